@@ -1,0 +1,70 @@
+"""Sortable ids threadline generates, and validation of ids users supply.
+
+Generated ids are ``<prefix>_<26 chars>``: a 48-bit millisecond timestamp and 80 random
+bits in Crockford base32 (the ULID layout), monotonic within one process, so ids sort
+by creation time as plain strings.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+
+from .errors import ValidationError
+
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+_RANDOM_BITS = 80
+_lock = threading.Lock()
+_last_ms = -1
+_last_random = 0
+
+MAX_ID_LENGTH = 128
+# Letters, digits and a few separators. No slashes, backslashes, whitespace, control
+# characters, NULs or "..": an id may become part of a key, a file name or a URL path.
+_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@+=-]*")
+
+
+def _encode(value: int, length: int) -> str:
+    chars = []
+    for _ in range(length):
+        chars.append(_ALPHABET[value & 31])
+        value >>= 5
+    return "".join(reversed(chars))
+
+
+def new_id(prefix: str) -> str:
+    """A new time-sortable id such as ``ses_01jd3…``."""
+    global _last_ms, _last_random
+    with _lock:
+        now_ms = time.time_ns() // 1_000_000
+        if now_ms <= _last_ms:
+            # Same millisecond (or a clock step back): keep order by counting up.
+            now_ms = _last_ms
+            _last_random = (_last_random + 1) % (1 << _RANDOM_BITS)
+        else:
+            _last_ms = now_ms
+            _last_random = int.from_bytes(os.urandom(10), "big") >> 1
+        value = (now_ms << _RANDOM_BITS) | _last_random
+    return f"{prefix}_{_encode(value, 26)}"
+
+
+def validate_id(value: object, what: str = "id") -> str:
+    """Return ``value`` if it is a safe id, else raise `ValidationError`.
+
+    Safe means: a non-empty string of at most 128 characters from ``[A-Za-z0-9_.:@+=-]``,
+    starting with a letter or digit, without ``..``.
+    """
+    if not isinstance(value, str):
+        raise ValidationError(f"{what} must be a string, not {type(value).__name__}")
+    if not value:
+        raise ValidationError(f"{what} must not be empty")
+    if len(value) > MAX_ID_LENGTH:
+        raise ValidationError(f"{what} is longer than {MAX_ID_LENGTH} characters")
+    if not _ID_PATTERN.fullmatch(value) or ".." in value:
+        raise ValidationError(
+            f"{what} {value[:40]!r} may only hold letters, digits and _ . : @ + = - "
+            "(starting with a letter or digit, no '..')"
+        )
+    return value

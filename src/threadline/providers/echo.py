@@ -1,0 +1,152 @@
+"""``echo``: an offline provider that needs no network or key.
+
+It answers ``echo: <last user text>``, streams it word by word and counts tokens as
+words. It also plays a provider with server-side state: in native mode it keeps each
+conversation in this provider object (its "server") under a handle ``echo_conv_…``,
+so lost state, re-seeding, restore, fork and hand-off behave as they do with a real
+provider. A new process has an empty server, exactly like an expired conversation.
+
+Tools, offline: offer tools with ``send(..., tools=[...])`` and send the text
+``/tool NAME {"json": "arguments"}``; the reply is a `ToolCallPart` for NAME. Send the
+`ToolResult` back and echo answers ``echo: NAME returned <output>``.
+
+Faults, for testing retries and failure handling: ``EchoProvider(faults=[err, None])``
+raises ``err`` on the next model call, then answers the one after (``None`` = answer).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+from .._ids import new_id
+from ..errors import ProviderError
+from ..messages import Message, TextPart, ToolCallPart, ToolResult, Usage
+from .base import Capabilities, NativeState, StreamEvent, TurnRequest, TurnResult
+
+__all__ = ["EchoProvider"]
+
+
+def _words(messages: Iterable[Message]) -> int:
+    return sum(len(_content_text(m).split()) for m in messages)
+
+
+def _content_text(message: Message) -> str:
+    pieces = []
+    for part in message.parts:
+        if isinstance(part, TextPart):
+            pieces.append(part.text)
+        elif isinstance(part, ToolResult):
+            pieces.append(part.output_text())
+        elif isinstance(part, ToolCallPart):
+            pieces.append(f"{part.name} {json.dumps(part.arguments)}")
+        else:
+            pieces.append(f"[{part.type}]")
+    return " ".join(pieces)
+
+
+class EchoProvider:
+    name = "echo"
+    system_name = "echo"
+    default_model = "echo-1"
+    capabilities = Capabilities(native_state=True, delete_native=True)
+
+    def __init__(self, *, faults: Iterable[ProviderError | None] = ()) -> None:
+        self.faults: list[ProviderError | None] = list(faults)
+        self.conversations: dict[str, list[Message]] = {}
+        """The simulated server-side state: handle -> messages it holds."""
+        self.calls = 0
+        """Model calls made (including failed ones)."""
+
+    # -- the turn ------------------------------------------------------------------
+
+    def _reply(self, request: TurnRequest) -> Message:
+        message = request.input
+        results = [p for p in message.parts if isinstance(p, ToolResult)]
+        if results:
+            names = {c.call_id: c.name for m in request.history for c in m.tool_calls}
+            text = "; ".join(
+                f"echo: {names.get(r.call_id, r.call_id)} returned {r.output_text()}"
+                for r in results
+            )
+            return Message.assistant(text)
+        text = message.text
+        offered = {t.name for t in request.tools}
+        if text.startswith("/tool ") and offered:
+            name, _, raw = text[len("/tool ") :].partition(" ")
+            if name in offered:
+                try:
+                    arguments: Any = json.loads(raw) if raw.strip() else {}
+                except json.JSONDecodeError:
+                    arguments = {"input": raw}
+                if not isinstance(arguments, dict):
+                    arguments = {"input": arguments}
+                call = ToolCallPart(call_id=new_id("call"), name=name, arguments=arguments)
+                return Message(role="assistant", parts=[call])
+        return Message.assistant(f"echo: {text or _content_text(message)}")
+
+    def _run(self, request: TurnRequest) -> TurnResult:
+        self.calls += 1
+        if self.faults:
+            fault = self.faults.pop(0)
+            if fault is not None:
+                raise fault
+        reply = self._reply(request)
+        context_words = _words(request.history)
+        native: NativeState | None = None
+        cached = 0
+        if request.mode == "native":
+            current = request.native_for(self.name)
+            held = self.conversations.get(current.handle or "") if current else None
+            if held is None:
+                # No usable server-side state: seed a new conversation from the mirror.
+                handle = new_id("echo_conv")
+                if request.history:
+                    reason = "lost" if current else "stale"
+                    request.hooks.event(
+                        "threadline.native.reseed", reason=reason, items=len(request.history)
+                    )
+                held = self.conversations[handle] = list(request.history)
+            else:
+                assert current is not None
+                assert current.handle is not None
+                handle = current.handle
+                cached = _words(held)
+            context_words = _words(held)
+            held.extend([request.input, reply])
+            native = NativeState(provider=self.name, handle=handle, synced_count=len(held))
+        prompt = context_words + _words([request.input]) + len((request.system or "").split())
+        usage = Usage(
+            input_tokens=prompt, output_tokens=_words([reply]), cached_input_tokens=cached
+        )
+        reply = reply.model_copy(update={"usage": usage, "provider_id": new_id("echo_item")})
+        return TurnResult(
+            output=[reply],
+            usage=usage,
+            native=native,
+            response_id=new_id("echo_resp"),
+            response_model=request.model,
+            finish_reasons=("tool_call" if reply.tool_calls else "stop",),
+        )
+
+    async def turn(self, request: TurnRequest) -> TurnResult:
+        return self._run(request)
+
+    async def stream(self, request: TurnRequest) -> AsyncIterator[StreamEvent | TurnResult]:
+        result = self._run(request)
+        reply = result.output[0]
+        words = reply.text.split(" ")
+        for i, word in enumerate(words):
+            if word or i:
+                yield StreamEvent(type="text", text=word if i == 0 else " " + word)
+        for call in reply.tool_calls:
+            yield StreamEvent(type="tool_call", tool_call=call)
+        yield result
+
+    async def delete_native(self, native: NativeState) -> None:
+        if native.handle is not None:
+            self.conversations.pop(native.handle, None)
+
+    async def aclose(self) -> None:
+        return None
