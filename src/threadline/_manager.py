@@ -171,7 +171,9 @@ class AsyncSessionManager:
             ttl = ttl if ttl is not None else self.default_ttl
             now = utcnow()
             record = SessionRecord(
-                id=validate_id(session_id, "session id") if session_id else new_id("ses"),
+                id=validate_id(session_id, "session id")
+                if session_id is not None
+                else new_id("ses"),
                 user=_user(user),
                 provider=provider,
                 model=model or impl.default_model,

@@ -399,8 +399,6 @@ class AsyncConversationSession:
         for cp in reversed(self._record.checkpoints):
             if key in (cp.id, cp.label):
                 return cp
-        if isinstance(ref, Checkpoint) and ref.message_count <= self._record.message_count:
-            return ref
         raise ValidationError(f"session {self.id!r} has no checkpoint {key!r}")
 
     async def restore(self, checkpoint: Checkpoint | str) -> None:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -97,12 +98,25 @@ class SQLiteStore:
             record.id,
         )
 
+    @contextmanager
+    def _guard(self, session_id: str | None) -> Iterator[sqlite3.Connection]:
+        """Hold the lock; turn SQLite failures (locked, I/O, malformed) into StoreError."""
+        with self._lock:
+            try:
+                yield self.db
+            except sqlite3.IntegrityError:
+                raise
+            except sqlite3.Error as exc:
+                what = f"session {session_id!r}" if session_id else "the store"
+                raise StoreError(
+                    f"SQLite store {self.path} failed on {what}: {exc}", session_id=session_id
+                ) from exc
+
     # -- protocol ------------------------------------------------------------------
 
     async def create(self, record: SessionRecord, messages: Sequence[Message] = ()) -> None:
         row = self._row(record)
-        with self._lock:
-            db = self.db
+        with self._guard(record.id) as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 db.execute(
@@ -130,8 +144,8 @@ class SQLiteStore:
         if user is not None:
             sql += " AND user_id = ?"
             params.append(user)
-        with self._lock:
-            row = self.db.execute(sql, params).fetchone()
+        with self._guard(session_id) as db:
+            row = db.execute(sql, params).fetchone()
         if row is None:
             raise SessionNotFoundError(session_id)
         if row[1]:
@@ -147,8 +161,7 @@ class SQLiteStore:
         keep: int | None = None,
     ) -> None:
         row = self._row(record)
-        with self._lock:
-            db = self.db
+        with self._guard(record.id) as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 cursor = db.execute(
@@ -187,8 +200,8 @@ class SQLiteStore:
     async def read_messages(
         self, session_id: str, *, after: int = 0, limit: int | None = None
     ) -> list[Message]:
-        with self._lock:
-            rows = self.db.execute(
+        with self._guard(session_id) as db:
+            rows = db.execute(
                 "SELECT data FROM messages WHERE session_id = ? AND seq >= ? ORDER BY seq LIMIT ?",
                 (session_id, after, -1 if limit is None else limit),
             ).fetchall()
@@ -228,8 +241,8 @@ class SQLiteStore:
             f" ORDER BY {column} DESC, id DESC LIMIT ?"
         )
         params.append(query.limit + 1)
-        with self._lock:
-            rows = self.db.execute(sql, params).fetchall()
+        with self._guard(None) as db:
+            rows = db.execute(sql, params).fetchall()
         page = Page[SessionRecord](self._record(r[0], r[1]) for r in rows[: query.limit])
         if len(rows) > query.limit:
             last = rows[query.limit - 1]
@@ -242,8 +255,7 @@ class SQLiteStore:
         if user is not None:
             sql += " AND user_id = ?"
             params.append(user)
-        with self._lock:
-            db = self.db
+        with self._guard(session_id) as db:
             db.execute("BEGIN IMMEDIATE")
             try:
                 removed = db.execute(sql, params).rowcount
@@ -256,8 +268,8 @@ class SQLiteStore:
         return removed > 0
 
     async def expired(self, now: datetime, limit: int = 500) -> list[SessionRecord]:
-        with self._lock:
-            rows = self.db.execute(
+        with self._guard(None) as db:
+            rows = db.execute(
                 "SELECT id, data FROM sessions WHERE expires_us IS NOT NULL AND expires_us <= ?"
                 " ORDER BY expires_us, id LIMIT ?",
                 (to_micros(now), limit),

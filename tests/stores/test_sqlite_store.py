@@ -1,0 +1,142 @@
+"""The SQLite store: its schema, migrations, durability settings and damaged data."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+import threadline as tl
+from threadline.stores import open_store
+from threadline.stores._sqlite_migrations import MIGRATIONS, migrate
+from threadline.stores.sqlite import SQLiteStore
+
+
+def _pragma(path: Path, name: str) -> object:
+    store = SQLiteStore(path)
+    try:
+        return store.db.execute(f"PRAGMA {name}").fetchone()[0]
+    finally:
+        store.db.close()
+
+
+def test_wal_and_full_sync_by_default(tmp_path: Path) -> None:
+    assert _pragma(tmp_path / "d.db", "journal_mode") == "wal"
+    assert _pragma(tmp_path / "d.db", "synchronous") == 2  # FULL
+    relaxed = open_store(f"sqlite:///{tmp_path / 'r.db'}?synchronous=NORMAL")
+    assert isinstance(relaxed, SQLiteStore)
+    assert relaxed.db.execute("PRAGMA synchronous").fetchone()[0] == 1
+
+
+def test_fresh_database_records_every_migration(tmp_path: Path) -> None:
+    path = tmp_path / "fresh.db"
+    SQLiteStore(path)
+    db = sqlite3.connect(path)
+    rows = db.execute("SELECT number, name FROM threadline_migrations ORDER BY number").fetchall()
+    assert rows == [(n, name) for n, name, _ in MIGRATIONS]
+    indexes = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert {"sessions_by_user_created", "sessions_by_user_updated", "sessions_by_expiry"} <= indexes
+
+
+def test_older_database_is_migrated_in_place(tmp_path: Path) -> None:
+    """A database left at migration 1 (with data) gains migration 2 on open and
+    keeps its sessions."""
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    assert migrate(db, str(path), up_to=1) == ["m001_initial"]
+    db.close()
+    with tl.SessionManager(f"sqlite:///{path}") as m:  # opening applies m002
+        s = m.create(user="u")
+        s.send("kept")
+    # Reopen the older-schema scenario with data already present.
+    path2 = tmp_path / "old_with_data.db"
+    with tl.SessionManager(f"sqlite:///{path2}") as m:
+        s2 = m.create(user="u")
+        s2.send("written under the new schema")
+    db = sqlite3.connect(path2, isolation_level=None)
+    db.execute("DROP INDEX sessions_by_user_updated")
+    db.execute("DROP INDEX sessions_by_expiry")
+    db.execute("DELETE FROM threadline_migrations WHERE number = 2")
+    db.close()
+    with tl.SessionManager(f"sqlite:///{path2}") as m:
+        assert [x.text for x in m.get(s2.id, user="u").messages] == [
+            "written under the new schema",
+            "echo: written under the new schema",
+        ]
+    db = sqlite3.connect(path2)
+    assert db.execute("SELECT max(number) FROM threadline_migrations").fetchone()[0] == 2
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "newer.db"
+    SQLiteStore(path)
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("INSERT INTO threadline_migrations VALUES (99, 'm099_future', 'later')")
+    db.close()
+    with pytest.raises(tl.StoreError, match="newer than this threadline knows"):
+        tl.SessionManager(f"sqlite:///{path}")
+
+
+def test_corrupt_rows_name_their_session_and_spare_others(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    with tl.SessionManager(url) as m:
+        bad_record = m.create()
+        bad_message = m.create()
+        bad_message.send("fine at first")
+        good = m.create()
+        good.send("still fine")
+        ids = (bad_record.id, bad_message.id, good.id)
+    db = sqlite3.connect(tmp_path / "c.db", isolation_level=None)
+    db.execute("UPDATE sessions SET data = '{not json' WHERE id = ?", (ids[0],))
+    db.execute("UPDATE messages SET data = '[1,2' WHERE session_id = ? AND seq = 1", (ids[1],))
+    db.close()
+    with tl.SessionManager(url) as m:
+        with pytest.raises(tl.StoreError, match=ids[0]) as info:
+            m.get(ids[0])
+        assert info.value.session_id == ids[0]
+        with pytest.raises(tl.StoreError, match=ids[1]):
+            m.get(ids[1])
+        assert m.get(ids[2]).messages[1].text == "echo: still fine"
+
+
+async def test_windowed_reads_and_atomic_restore(tmp_path: Path) -> None:
+    async with tl.AsyncSessionManager(f"sqlite:///{tmp_path / 'w.db'}") as m:
+        s = await m.create(mode="local")
+        for i in range(5):
+            await s.send(f"m{i}")
+        store = m.store
+        window = await store.read_messages(s.id, after=2, limit=3)
+        assert [x.text for x in window] == ["m1", "echo: m1", "m2"]
+        assert len(await store.read_messages(s.id, after=8)) == 2
+        cp_count = 4
+        await s.restore(await _checkpoint_at(s, cp_count))
+        rows = await store.read_messages(s.id)
+        assert [x.text for x in rows] == ["m0", "echo: m0", "m1", "echo: m1"]
+        await s.send("m-new")
+        assert len(await store.read_messages(s.id)) == 6
+
+
+async def _checkpoint_at(s: tl.AsyncConversationSession, count: int) -> tl.Checkpoint:
+    # A checkpoint is taken "now"; build one for an earlier point through the record.
+    cp = tl.Checkpoint(label="earlier", message_count=count)
+    record = s._record
+    new = record.model_copy(
+        update={"checkpoints": [*record.checkpoints, cp], "version": record.version + 1}
+    )
+    await s._manager.store.commit(new, expected_version=record.version)
+    s._record = new
+    return cp
+
+
+def test_database_locked_by_another_writer_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "locked.db"
+    store = SQLiteStore(path, busy_timeout_ms=50)
+    blocker = sqlite3.connect(path, isolation_level=None, timeout=0.05)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        with tl.SessionManager(store) as m, pytest.raises(tl.StoreError):
+            m.create()
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()

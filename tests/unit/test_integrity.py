@@ -1,0 +1,240 @@
+"""Versions, ownership, expiry and failed turns: what keeps the mirror trustworthy."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+import threadline as tl
+from threadline import _session
+from threadline.providers import EchoProvider
+
+
+def _rate_limited() -> tl.RateLimitError:
+    return tl.RateLimitError("slow down", provider="echo", status_code=429, retryable=True)
+
+
+def test_stale_handle_across_two_managers_gets_concurrency_error(sqlite_url: str) -> None:
+    """Two managers on one database: the slower writer is refused, never overwrites."""
+    with tl.SessionManager(sqlite_url) as m1, tl.SessionManager(sqlite_url) as m2:
+        s1 = m1.create()
+        s2 = m2.get(s1.id)
+        s1.send("first writer")
+        with pytest.raises(tl.ConcurrencyError) as info:
+            s2.send("stale writer")
+        assert info.value.session_id == s1.id
+        with pytest.raises(tl.ConcurrencyError):
+            s2.pause()
+        assert [m.text for m in m1.get(s1.id).messages] == ["first writer", "echo: first writer"]
+        s2.refresh()
+        s2.send("after refresh")
+        assert len(m1.get(s1.id).messages) == 4
+
+
+def test_orphaned_turn_invalidates_shared_native_state(sqlite_url: str) -> None:
+    """A turn that reached the server but lost the commit race must not leave the
+    winner continuing a server conversation that holds the loser's turn."""
+    echo = EchoProvider()
+    with (
+        tl.SessionManager(sqlite_url, providers=[echo]) as m1,
+        tl.SessionManager(sqlite_url, providers=[echo]) as m2,
+    ):
+        s1 = m1.create()
+        s1.send("seed")
+        s2 = m2.get(s1.id)
+        s1.send("winner")
+        # s2's handle is stale but its native state still points at the server copy.
+        with pytest.raises(tl.ConcurrencyError):
+            s2.send("loser")
+        winner = m1.get(s1.id)
+        assert winner.native_id is None  # next turn re-seeds from the mirror
+        reply = winner.send("next")
+        assert reply.text == "echo: next"
+        assert winner.native_id is not None
+        assert [m.text for m in echo.conversations[winner.native_id]] == [
+            m.text for m in winner.messages
+        ]
+
+
+async def test_twenty_concurrent_sends_stay_paired(amanager: tl.AsyncSessionManager) -> None:
+    """Sends on one session object are serialized: each user message is followed by
+    its own reply, and nothing is lost."""
+    s = await amanager.create()
+    texts = [f"message {i}" for i in range(20)]
+    replies = await asyncio.gather(*(s.send(t) for t in texts))
+    assert [r.text for r in replies] == [f"echo: {t}" for t in texts]
+    history = (await amanager.get(s.id)).messages
+    assert len(history) == 40
+    for user, reply in zip(history[::2], history[1::2], strict=True):
+        assert user.role == "user"
+        assert reply.role == "assistant"
+        assert reply.text == f"echo: {user.text}"
+    assert s.version == 21
+
+
+def test_ownership_is_enforced(manager: tl.SessionManager) -> None:
+    """Another user cannot see, list, fork or delete the session; existence is not leaked."""
+    alice = manager.create(user="alice")
+    alice.send("private")
+    bob = manager.create(user="bob")
+    with pytest.raises(tl.SessionNotFoundError) as info:
+        manager.get(alice.id, user="bob")
+    assert str(info.value) == f"session {alice.id!r} not found"
+    with pytest.raises(tl.SessionNotFoundError) as missing:
+        manager.get("ses_doesnotexist", user="bob")
+    assert type(info.value) is type(missing.value)
+    with pytest.raises(tl.SessionNotFoundError):
+        manager.delete(alice.id, user="bob")
+    assert [i.id for i in manager.list(user="alice")] == [alice.id]
+    assert [i.id for i in manager.list(user="bob")] == [bob.id]
+    assert manager.get(alice.id, user="alice").messages[0].text == "private"
+
+
+def test_ttl_expiry_and_cleanup(
+    manager: tl.SessionManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = manager.create(user="u", ttl=timedelta(minutes=5))
+    s.send("soon gone")
+    keep = manager.create(user="u")
+    echo = manager._async.provider("echo")
+    assert isinstance(echo, EchoProvider)
+    assert s.native_id in echo.conversations
+    # Move the clock 10 minutes on.
+    later = tl.messages.utcnow() + timedelta(minutes=10)
+    monkeypatch.setattr(_session, "utcnow", lambda: later)
+    from threadline import _manager
+
+    monkeypatch.setattr(_manager, "utcnow", lambda: later)
+    assert s.status is tl.SessionStatus.EXPIRED
+    with pytest.raises(tl.SessionExpiredError):
+        manager.get(s.id, user="u")
+    with pytest.raises(tl.SessionExpiredError):
+        s.send("too late")
+    assert [i.id for i in manager.list(user="u")] == [keep.id]
+    assert [i.id for i in manager.list(user="u", status="expired")] == [s.id]
+    assert manager.list(user="u", status="expired")[0].status is tl.SessionStatus.EXPIRED
+    assert manager.cleanup_expired() == 1
+    assert s.native_id not in echo.conversations  # server-side state removed too
+    assert manager.list(user="u", status="expired") == []
+    assert manager.cleanup_expired() == 0
+    assert manager.get(keep.id, user="u").id == keep.id
+
+
+def test_ttl_slides_with_activity(manager: tl.SessionManager) -> None:
+    s = manager.create(ttl=timedelta(hours=1))
+    first = s.expires_at
+    s.send("activity")
+    assert s.expires_at is not None and first is not None
+    assert s.expires_at > first
+
+
+def test_failed_turn_leaves_mirror_unchanged(store_url: str, no_sleep: list[float]) -> None:
+    """A provider error after retries raises and changes neither messages nor status."""
+    echo = EchoProvider(faults=[_rate_limited()] * 4)
+    with tl.SessionManager(store_url, providers=[echo]) as m:
+        s = m.create()
+        before = (list(s.messages), s.version, s.status, s.usage)
+        with pytest.raises(tl.RateLimitError) as info:
+            s.send("doomed")
+        assert info.value.retryable
+        assert echo.calls == 4  # default max_attempts
+        assert len(no_sleep) == 3
+        assert (list(s.messages), s.version, s.status, s.usage) == before
+        reloaded = m.get(s.id)
+        assert reloaded.messages == [] and reloaded.status is tl.SessionStatus.ACTIVE
+        assert s.send("works now").text == "echo: works now"
+
+
+def test_retry_then_success_mirrors_once(store_url: str, no_sleep: list[float]) -> None:
+    echo = EchoProvider(faults=[_rate_limited(), None])
+    policy = tl.RetryPolicy(max_attempts=3, initial_backoff=0.25, max_backoff=1.0)
+    with tl.SessionManager(store_url, providers=[echo], retry=policy) as m:
+        s = m.create()
+        assert s.send("eventually").text == "echo: eventually"
+        assert echo.calls == 2
+        assert len(no_sleep) == 1 and 0 <= no_sleep[0] <= 0.25
+        assert [m.text for m in m.get(s.id).messages] == ["eventually", "echo: eventually"]
+
+
+def test_retry_after_is_honoured_and_non_retryable_is_not_retried(
+    no_sleep: list[float],
+) -> None:
+    limited = tl.RateLimitError(
+        "wait", provider="echo", status_code=429, retryable=True, retry_after=1.5
+    )
+    auth = tl.AuthenticationError("bad key", provider="echo", status_code=401)
+    echo = EchoProvider(faults=[limited, None, auth])
+    with tl.SessionManager("memory://", providers=[echo]) as m:
+        s = m.create()
+        s.send("a")
+        assert no_sleep == [1.5]
+        with pytest.raises(tl.AuthenticationError):
+            s.send("b")
+        assert no_sleep == [1.5]
+        assert len(s.messages) == 2
+    too_long = tl.RateLimitError("later", provider="echo", retryable=True, retry_after=999)
+    echo = EchoProvider(faults=[too_long])
+    with tl.SessionManager("memory://", providers=[echo]) as m:
+        with pytest.raises(tl.RateLimitError):
+            m.create().send("c")
+        assert echo.calls == 1
+
+
+def test_ambiguous_failure_drops_native_state(no_sleep: list[float]) -> None:
+    """After a timeout the server may hold the turn: the next turn re-seeds instead."""
+    timeout = tl.ProviderUnavailableError("timed out", provider="echo", ambiguous=True)
+    echo = EchoProvider(faults=[None, timeout])
+    with tl.SessionManager("memory://", providers=[echo], retry=tl.RetryPolicy(1)) as m:
+        s = m.create()
+        s.send("one")
+        assert s.native_id is not None
+        with pytest.raises(tl.ProviderUnavailableError):
+            s.send("two")
+        assert s.native_id is None
+        assert [m.text for m in s.messages] == ["one", "echo: one"]
+        s.send("three")
+        assert s.native_id is not None
+        assert [m.text for m in echo.conversations[s.native_id]] == [
+            "one",
+            "echo: one",
+            "three",
+            "echo: three",
+        ]
+
+
+def test_stream_retries_before_first_event(no_sleep: list[float]) -> None:
+    echo = EchoProvider(faults=[_rate_limited(), None])
+    with tl.SessionManager("memory://", providers=[echo]) as m:
+        s = m.create()
+        text = "".join(e.text for e in s.stream("hi there") if e.type == "text")
+        assert text == "echo: hi there"
+        assert len(s.messages) == 2
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["", "a" * 129, "../etc/passwd", "a/b", "a\\b", "tab\there", "nul\x00", "ses..x", " lead"],
+)
+def test_bad_ids_are_refused_before_the_store(tmp_path: Path, bad: str) -> None:
+    with tl.SessionManager(f"sqlite:///{tmp_path / 'ids.db'}") as m:
+        with pytest.raises(tl.ValidationError):
+            m.get(bad)
+        with pytest.raises(tl.ValidationError):
+            m.create(session_id=bad)
+        with pytest.raises(tl.ValidationError):
+            m.create(user=bad)
+        with pytest.raises(tl.ValidationError):
+            m.list(user=bad)
+        assert m.list() == []
+    # Nothing but the database itself was created.
+    assert {p.name for p in tmp_path.iterdir()} <= {"ids.db", "ids.db-shm", "ids.db-wal"}
+
+
+def test_metadata_must_be_json(manager: tl.SessionManager) -> None:
+    with pytest.raises(tl.ValidationError):
+        manager.create(metadata={"when": object()})
+    with pytest.raises(tl.ValidationError):
+        manager.create(metadata={"big": "x" * 70_000})
