@@ -1,0 +1,99 @@
+"""The public surface is what DESIGN.md promises, and importing it stays light."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import threadline as tl
+from threadline import errors
+
+CONTRACT_NAMES = {
+    "SessionManager",
+    "AsyncSessionManager",
+    "ConversationSession",
+    "AsyncConversationSession",
+    "Message",
+    "TextPart",
+    "ImagePart",
+    "FilePart",
+    "ToolCallPart",
+    "ToolResult",
+    "ProviderPart",
+    "Usage",
+    "SessionInfo",
+    "SessionStatus",
+    "Checkpoint",
+    "Tool",
+    "RetryPolicy",
+    "StreamEvent",
+    "ThreadlineError",
+    "ConfigurationError",
+    "SessionNotFoundError",
+    "SessionExpiredError",
+    "InvalidTransitionError",
+    "ConcurrencyError",
+    "ValidationError",
+    "StoreError",
+    "ProviderError",
+    "RateLimitError",
+    "ProviderUnavailableError",
+    "AuthenticationError",
+    "ContextWindowExceededError",
+    "providers",
+}
+
+
+def test_all_is_sorted_and_complete() -> None:
+    assert tl.__all__ == sorted(tl.__all__)
+    assert set(tl.__all__) == CONTRACT_NAMES | {"__version__"}
+    for name in tl.__all__:
+        assert getattr(tl, name) is not None
+
+
+def test_provider_classes_are_reachable_by_name() -> None:
+    assert tl.providers.EchoProvider().name == "echo"
+    assert tl.providers.EchoProvider.capabilities.native_state
+
+
+def test_error_tree_and_stable_types() -> None:
+    """The tree drawn in errors.py's docstring is the real class tree."""
+    tree = {
+        errors.ConfigurationError: errors.ThreadlineError,
+        errors.SessionNotFoundError: errors.ThreadlineError,
+        errors.SessionExpiredError: errors.ThreadlineError,
+        errors.InvalidTransitionError: errors.ThreadlineError,
+        errors.ConcurrencyError: errors.ThreadlineError,
+        errors.ValidationError: errors.ThreadlineError,
+        errors.StoreError: errors.ThreadlineError,
+        errors.ProviderError: errors.ThreadlineError,
+        errors.RateLimitError: errors.ProviderError,
+        errors.ProviderUnavailableError: errors.ProviderError,
+        errors.AuthenticationError: errors.ProviderError,
+        errors.ContextWindowExceededError: errors.ProviderError,
+    }
+    for cls, parent in tree.items():
+        assert cls.__bases__[0] is parent
+        assert cls.__name__ in (errors.__doc__ or "")
+    assert issubclass(errors.SessionNotFoundError, LookupError)
+    assert issubclass(errors.ValidationError, ValueError)
+    types = [cls.error_type for cls in [errors.ThreadlineError, *tree]]
+    assert len(set(types)) == len(types)
+    assert errors.RateLimitError.error_type == "rate_limited"
+    err = errors.RateLimitError("slow", provider="openai", status_code=429, retryable=True)
+    assert (err.provider, err.status_code, err.retryable) == ("openai", 429, True)
+    assert str(err) == "openai 429: slow"
+
+
+def test_import_is_light() -> None:
+    """`import threadline` pulls in no provider SDK, CLI or telemetry machinery."""
+    code = (
+        "import sys, json, threadline; "
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('openai', 'anthropic', 'google', 'typer', 'rich', 'tenacity', 'httpx', 'httpx2'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(out) == []
