@@ -1,0 +1,411 @@
+"""The ``threadline`` command: chat with, list, show, export, import and delete sessions.
+
+Replies go to stdout; session ids, notices and errors go to stderr, so
+``threadline chat -m "hi" > reply.txt`` captures only the reply. A mistake (unknown
+id, bad store URL, invalid id, any `ThreadlineError`) prints one ``error:`` line and
+exits with status 1; usage errors exit with 2.
+
+typer and rich are imported here, never by ``import threadline``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from . import ConversationSession, SessionManager, SessionStatus, ThreadlineError, __version__
+from . import _cli_render as render
+
+app = typer.Typer(
+    name="threadline",
+    help="LLM conversation sessions mirrored in a store you own.",
+    no_args_is_help=True,
+    add_completion=False,
+    # Tracebacks with locals could print API keys; errors are handled per command.
+    pretty_exceptions_enable=False,
+)
+
+stdout = Console(highlight=False, markup=False, emoji=False, soft_wrap=True)
+stderr = Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap=True)
+
+STORE_HELP = (
+    "Store URL (memory://, sqlite:///file.db)."
+    " Default: $THREADLINE_STORE, else sessions.db in the user data dir."
+)
+
+Store = Annotated[str | None, typer.Option("--store", help=STORE_HELP, show_default=False)]
+User = Annotated[
+    str | None,
+    typer.Option("--user", "-u", help="Act as this user: only their sessions are visible."),
+]
+SessionId = Annotated[str, typer.Argument(help="Session id, as `threadline ls` shows it.")]
+
+EXIT_ERROR = 1
+
+
+class CLIError(Exception):
+    """A user mistake the CLI itself detects (not raised by the library)."""
+
+
+def fail(message: str) -> NoReturn:
+    raise CLIError(message)
+
+
+def print_error(message: str) -> None:
+    stderr.print(Text(f"error: {message}", "red"))
+
+
+@contextmanager
+def errors_as_messages() -> Iterator[None]:
+    """Turn user mistakes into one ``error:`` line and exit status 1."""
+    try:
+        yield
+    except (ThreadlineError, CLIError) as exc:
+        print_error(str(exc))
+        raise typer.Exit(EXIT_ERROR) from None
+    except ImportError as exc:
+        # A provider whose adapter or SDK is not installed.
+        print_error(f"not available in this installation: {exc}")
+        raise typer.Exit(EXIT_ERROR) from None
+
+
+@contextmanager
+def open_manager(store: str | None) -> Iterator[SessionManager]:
+    with errors_as_messages(), SessionManager(store) as manager:
+        yield manager
+
+
+# -- commands ----------------------------------------------------------------------
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"threadline {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=version_callback, is_eager=True, help="Print version."),
+    ] = False,
+) -> None:
+    """LLM conversation sessions mirrored in a store you own."""
+
+
+@app.command()
+def chat(
+    continue_last: Annotated[
+        bool,
+        typer.Option("--continue", "-c", help="Continue the most recently used session."),
+    ] = False,
+    session_id: Annotated[
+        str | None, typer.Option("--session", "-s", help="Continue this session.")
+    ] = None,
+    message: Annotated[
+        str | None,
+        typer.Option("--message", "-m", help="Send one message, print the reply, exit."),
+    ] = None,
+    provider: Annotated[
+        str | None, typer.Option(help="Provider of a new session.  [default: echo]")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Model of a new session.")] = None,
+    system: Annotated[str | None, typer.Option(help="System prompt of a new session.")] = None,
+    user: User = None,
+    store: Store = None,
+) -> None:
+    """Chat in a new or existing session, streaming the replies.
+
+    Interactive on a terminal (/exit or Ctrl-D quits). With --message, or with input
+    piped in (one message per line), it answers and exits.
+    """
+    with open_manager(store) as manager:
+        session = pick_session(
+            manager,
+            continue_last=continue_last,
+            session_id=session_id,
+            provider=provider,
+            model=model,
+            system=system,
+            user=user,
+        )
+        if session.status is not SessionStatus.ACTIVE:
+            fail(
+                f"session {session.id} is {session.status.value}; "
+                "only active sessions take new messages"
+            )
+        interactive = message is None and sys.stdin.isatty()
+        state = "continued" if continue_last or session_id else "new"
+        stderr.print(
+            Text(
+                f"session {session.id} · {session.provider}/{session.model}"
+                f" · {len(session.messages)} messages ({state})",
+                "dim",
+            )
+        )
+        if message is not None:
+            turn(session, message, interactive=False)
+            return
+        if interactive:
+            stderr.print(Text("type a message; /exit or Ctrl-D quits", "dim"))
+        failed = repl(session, interactive=interactive)
+    if failed:
+        raise typer.Exit(EXIT_ERROR)
+
+
+def pick_session(
+    manager: SessionManager,
+    *,
+    continue_last: bool,
+    session_id: str | None,
+    provider: str | None,
+    model: str | None,
+    system: str | None,
+    user: str | None,
+) -> ConversationSession:
+    """The session ``chat`` talks to: continued (``-c``/``--session``) or new."""
+    if continue_last and session_id:
+        fail("use either --continue or --session, not both")
+    if not (continue_last or session_id):
+        return manager.create(provider or "echo", model, user=user, system=system)
+    if continue_last:
+        latest = manager.list(user=user, order_by="updated", limit=1)
+        if not latest:
+            fail("no session to continue; start one with `threadline chat`")
+        session_id = latest[0].id
+    assert session_id is not None
+    session = manager.get(session_id, user=user)
+    if provider is not None and provider != session.provider:
+        fail(
+            f"session {session.id} uses {session.provider}; to move it to {provider}, "
+            f"`threadline fork {session.id} --provider {provider}`"
+        )
+    if model is not None and model != session.model:
+        fail(
+            f"session {session.id} uses model {session.model}; to change it, "
+            f"`threadline fork {session.id} --model {model}`"
+        )
+    if system is not None and system != session.system:
+        fail("--system applies to new sessions only")
+    return session
+
+
+def turn(session: ConversationSession, text: str, *, interactive: bool) -> None:
+    """Send one message and stream the reply to stdout."""
+    if interactive:
+        typer.echo(typer.style("assistant> ", fg="green", bold=True), nl=False)
+    try:
+        for event in session.stream(text):
+            if event.type == "text":
+                typer.echo(event.text, nl=False)
+            elif event.type == "tool_call" and event.tool_call is not None:
+                call = event.tool_call
+                typer.echo(f"[tool call {call.name}({json.dumps(call.arguments)})]", nl=False)
+    finally:
+        typer.echo()
+
+
+def repl(session: ConversationSession, *, interactive: bool) -> bool:
+    """Read messages until /exit or end of input; return True if a turn failed."""
+    failed = False
+    while True:
+        try:
+            line = input("you> ") if interactive else sys.stdin.readline()
+        except (EOFError, KeyboardInterrupt):
+            if interactive:
+                typer.echo()
+            return failed
+        if not interactive and not line:
+            return failed  # end of piped input
+        text = line.strip()
+        if not text:
+            continue
+        if text in ("/exit", "/quit"):
+            return failed
+        if text == "/help":
+            stderr.print("/exit or /quit: leave · anything else is sent to the model")
+            continue
+        try:
+            turn(session, text, interactive=interactive)
+        except ThreadlineError as exc:
+            # One failed turn leaves the session as it was; keep the conversation going.
+            print_error(str(exc))
+            failed = True
+        except KeyboardInterrupt:
+            stderr.print(Text("(interrupted: this turn was not saved)", "dim"))
+
+
+@app.command("ls")
+def list_sessions(
+    user: User = None,
+    status: Annotated[
+        str | None, typer.Option(help="Only sessions in this status (active, paused, ...).")
+    ] = None,
+    provider: Annotated[str | None, typer.Option(help="Only sessions of this provider.")] = None,
+    limit: Annotated[int, typer.Option(help="Show at most this many (1-1000).")] = 20,
+    cursor: Annotated[str | None, typer.Option(help="Continue a previous listing.")] = None,
+    store: Store = None,
+) -> None:
+    """List sessions, most recently used first."""
+    with open_manager(store) as manager:
+        infos = manager.list(
+            user=user,
+            status=status,
+            provider=provider,
+            limit=limit,
+            cursor=cursor,
+            order_by="updated",
+        )
+        if not infos:
+            stderr.print("no sessions")
+            return
+        show_user = user is None and any(info.user for info in infos)
+        table = render.session_table(infos, show_user=show_user)
+        # Piped output keeps one session per line, however wide, for grep and awk.
+        if stdout.is_terminal:
+            stdout.print(table)
+        else:
+            Console(width=10_000, highlight=False, markup=False).print(table)
+        if infos.next_cursor:
+            stderr.print(Text(f"more: threadline ls --cursor {infos.next_cursor}", "dim"))
+
+
+@app.command()
+def show(session_id: SessionId, user: User = None, store: Store = None) -> None:
+    """Show a session and its conversation."""
+    with open_manager(store) as manager:
+        render.print_session(stdout, manager.get(session_id, user=user))
+
+
+@app.command("rm")
+def remove(
+    session_id: SessionId,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    user: User = None,
+    store: Store = None,
+) -> None:
+    """Delete a session and its messages (and its server-side state, if any)."""
+    with open_manager(store) as manager:
+        session = manager.get(session_id, user=user)
+        summary = (
+            f"{session.id} ({session.provider}/{session.model}, {len(session.messages)} messages)"
+        )
+        if not yes and not typer.confirm(f"Delete session {summary}?", err=True):
+            stderr.print("kept")
+            raise typer.Exit(EXIT_ERROR)
+        session.delete()
+        stderr.print(f"deleted {summary}")
+
+
+@app.command("export")
+def export_session(
+    session_id: SessionId,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write to this file instead of stdout."),
+    ] = None,
+    user: User = None,
+    store: Store = None,
+) -> None:
+    """Write a session as a JSON document that `threadline import` reads back."""
+    with open_manager(store) as manager:
+        session = manager.get(session_id, user=user)
+        document = json.dumps(session.export(), indent=2, ensure_ascii=False) + "\n"
+        if output is None:
+            typer.echo(document, nl=False)
+            return
+        try:
+            output.write_text(document, encoding="utf-8")
+        except OSError as exc:
+            fail(f"cannot write {output}: {exc.strerror or exc}")
+        stderr.print(f"exported {session.id} ({len(session.messages)} messages) to {output}")
+
+
+@app.command("import")
+def import_session(
+    file: Annotated[str, typer.Argument(help="An export document; - reads stdin.")],
+    keep_id: Annotated[
+        bool, typer.Option("--keep-id", help="Keep the exported id instead of a new one.")
+    ] = False,
+    user: Annotated[
+        str | None, typer.Option("--user", "-u", help="Owner of the copy (default: as exported).")
+    ] = None,
+    store: Store = None,
+) -> None:
+    """Create a session from an export document; print its id."""
+    with open_manager(store) as manager:
+        data = read_document(file)
+        session = manager.import_session(data, user=user, keep_id=keep_id)
+        typer.echo(session.id)
+        stderr.print(f"imported {len(session.messages)} messages as {session.id}")
+
+
+def read_document(file: str) -> dict[str, Any]:
+    try:
+        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot read {file}: {exc.strerror or exc}")
+    except UnicodeDecodeError:
+        fail(f"{file} is not a UTF-8 text file")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        fail(f"{file} is not JSON: {exc.msg} (line {exc.lineno})")
+    if not isinstance(data, dict):
+        fail(f"{file} is not a threadline export (expected a JSON object)")
+    return data
+
+
+@app.command()
+def fork(
+    session_id: SessionId,
+    provider: Annotated[str | None, typer.Option(help="Hand the copy to this provider.")] = None,
+    model: Annotated[str | None, typer.Option(help="Model of the copy.")] = None,
+    at: Annotated[
+        str | None, typer.Option(help="Copy history only up to this checkpoint (id or label).")
+    ] = None,
+    user: User = None,
+    store: Store = None,
+) -> None:
+    """Copy a session into a new one (optionally another provider/model); print its id."""
+    with open_manager(store) as manager:
+        session = manager.get(session_id, user=user)
+        options: dict[str, Any] = {}
+        if provider is not None:
+            options["provider"] = provider
+        if model is not None:
+            options["model"] = model
+        if at is not None:
+            options["at"] = at
+        child = session.fork(**options)
+        typer.echo(child.id)
+        stderr.print(
+            f"forked {session.id} into {child.id} ({child.provider}/{child.model},"
+            f" {len(child.messages)} messages)"
+        )
+
+
+@app.command()
+def cleanup(store: Store = None) -> None:
+    """Delete every expired session; print how many were removed."""
+    with open_manager(store) as manager:
+        removed = manager.cleanup_expired()
+        stderr.print(f"removed {removed} expired session{'s' if removed != 1 else ''}")
+
+
+def main() -> None:
+    """Entry point of the ``threadline`` script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
