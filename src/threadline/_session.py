@@ -25,6 +25,7 @@ from .errors import (
 from .messages import (
     Checkpoint,
     Message,
+    MessageList,
     SendInput,
     SessionStatus,
     Tool,
@@ -157,7 +158,7 @@ class AsyncConversationSession:
     @property
     def messages(self) -> list[Message]:
         """The conversation, oldest first (the system prompt is not a message)."""
-        return list(self._history)
+        return MessageList(self._history)
 
     def __repr__(self) -> str:
         r = self._record

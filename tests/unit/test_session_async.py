@@ -315,3 +315,32 @@ async def test_unknown_provider_and_bad_mode(amanager: tl.AsyncSessionManager) -
         await amanager.create(provider="nope")
     with pytest.raises(tl.ValidationError):
         await amanager.create(mode="remote")  # type: ignore[arg-type]
+
+
+async def test_cleanup_and_close_async(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from threadline import _manager, _session
+
+    manager = tl.AsyncSessionManager(store_url)
+    with pytest.raises(tl.ValidationError):
+        await manager.create(ttl=timedelta(0))
+    s = await manager.create(ttl=timedelta(seconds=1))
+    later = tl.messages.utcnow() + timedelta(seconds=2)
+    monkeypatch.setattr(_manager, "utcnow", lambda: later)
+    monkeypatch.setattr(_session, "utcnow", lambda: later)
+    assert s.status is tl.SessionStatus.EXPIRED
+    assert await manager.cleanup_expired() == 1
+    with pytest.raises(tl.SessionNotFoundError):
+        await manager.get(s.id)
+    await manager.close()
+    await manager.close()
+
+
+async def test_message_lists_render_for_notebooks(amanager: tl.AsyncSessionManager) -> None:
+    s = await amanager.create(system="Be <b>terse</b>.")
+    await s.send("5 < 6 & true")
+    html = s.messages._repr_html_()  # type: ignore[attr-defined]
+    assert "5 &lt; 6 &amp; true" in html
+    assert "echo: 5 &lt; 6 &amp; true" in html
+    page = s._repr_html_()
+    assert "Be &lt;b&gt;terse&lt;/b&gt;." in page
+    assert s.id in page
