@@ -243,8 +243,13 @@ class AsyncSessionManager:
 
     async def delete(self, session_id: str, *, user: str | None = None) -> None:
         """Delete a session by id (see `AsyncConversationSession.delete`)."""
-        session = await self.get(session_id, user=user)
-        await session.delete()
+        # One `threadline.delete` span, not a `get` span followed by a `delete` span.
+        with self.telemetry.operation("delete") as span:
+            validate_id(session_id, "session id")
+            with self.telemetry.store_step(span, "get"):
+                record = await self.store.get(session_id, user=_user(user), now=utcnow())
+            self.telemetry.annotate(span, record)
+            await self._delete_record(record)
 
     async def _delete_record(self, record: SessionRecord) -> bool:
         native = record.native
@@ -252,7 +257,8 @@ class AsyncSessionManager:
             try:
                 provider = self.provider(native.provider)
                 if provider.capabilities.delete_native:
-                    await provider.delete_native(native)
+                    with self.telemetry.server_call(provider, "delete_native", record.id):
+                        await provider.delete_native(native)
             except (ProviderError, ConfigurationError) as exc:
                 # Server-side state is a cache: failing to delete it must not keep
                 # the user's data alive locally. It expires on the provider's side.
@@ -262,7 +268,8 @@ class AsyncSessionManager:
                     native.provider,
                     type(exc).__name__,
                 )
-        return await self.store.delete(record.id, user=None)
+        with self.telemetry.store_step(None, "delete"):
+            return await self.store.delete(record.id, user=None)
 
     async def cleanup_expired(self) -> int:
         """Delete every expired session (and its server-side state); return how many."""

@@ -1,0 +1,64 @@
+"""Fixtures for the tracing tests: private in-memory telemetry, no sleeping, no network.
+
+Every test gets its own tracer and meter providers (never the global ones), a clean
+content-capture and log setting, and retries that record their waits instead of
+sleeping.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from threadline import _logs, _retry
+from threadline._genai_content import CAPTURE_ENV
+from threadline.testing import TelemetryCapture, capture_telemetry
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A test that tries to reach the internet fails instead."""
+
+    def refuse(self: socket.socket, *args: Any, **kwargs: Any) -> None:
+        if self.family in (socket.AF_INET, socket.AF_INET6):
+            raise AssertionError(f"tracing tests must not use the network: {args}")
+        return original(self, *args, **kwargs)
+
+    original = socket.socket.connect
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No content capture or debug logging unless a test asks; no stray handlers after."""
+    monkeypatch.delenv(CAPTURE_ENV, raising=False)
+    monkeypatch.delenv(_logs.LOG_ENV, raising=False)
+    level = _logs.logger.level
+    yield
+    for handler in list(_logs.logger.handlers):
+        if isinstance(handler, _logs._Handler):
+            _logs.logger.removeHandler(handler)
+    _logs.logger.setLevel(level)
+
+
+@pytest.fixture(autouse=True)
+def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Retries record their waits here instead of sleeping."""
+    waits: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr(_retry, "_sleep", fake_sleep)
+    return waits
+
+
+@pytest.fixture
+def telemetry() -> Iterator[TelemetryCapture]:
+    capture = capture_telemetry()
+    yield capture
+    capture.shutdown()
