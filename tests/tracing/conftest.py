@@ -7,7 +7,6 @@ sleeping.
 
 from __future__ import annotations
 
-import logging
 import socket
 from collections.abc import Iterator
 from typing import Any
