@@ -1,7 +1,32 @@
-"""Tools for testing code built on threadline: offline fakes and telemetry capture."""
+"""Tools for testing code built on threadline: offline fakes and telemetry capture.
+
+The SDK bridge (`RespxTransport`, `openai_client`, `sse_body`) needs ``httpx``,
+``httpx2`` and ``respx``; it is imported on first use, so ``import threadline.testing``
+works without them.
+"""
 
 from __future__ import annotations
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from ._spans import TelemetryCapture, capture_telemetry
 
-__all__ = ["TelemetryCapture", "capture_telemetry"]
+if TYPE_CHECKING:
+    from ._httpx2 import RespxTransport, openai_client, sse_body
+
+__all__ = [
+    "RespxTransport",
+    "TelemetryCapture",
+    "capture_telemetry",
+    "openai_client",
+    "sse_body",
+]
+
+_LAZY = {"RespxTransport": "._httpx2", "openai_client": "._httpx2", "sse_body": "._httpx2"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
