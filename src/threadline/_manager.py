@@ -257,7 +257,7 @@ class AsyncSessionManager:
             try:
                 provider = self.provider(native.provider)
                 if provider.capabilities.delete_native:
-                    with self.telemetry.server_call(provider, "delete_native", record.id):
+                    with self.telemetry.server_call(provider, "delete_conversation", record.id):
                         await provider.delete_native(native)
             except (ProviderError, ConfigurationError) as exc:
                 # Server-side state is a cache: failing to delete it must not keep

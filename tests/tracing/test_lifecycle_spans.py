@@ -152,12 +152,12 @@ def check_native_state_spans(telemetry: TelemetryCapture, ids: dict[str, str]) -
     assert [dict(e.attributes or {}) for e in reseeds] == [{"reason": "stale", "items": 4}]
     # s lost its native state on restore and got a new one on its last send: the
     # child (forked) and the copy (imported) never had any.
-    deletes = telemetry.spans("delete_native")
+    deletes = telemetry.spans("delete_conversation")
     assert len(deletes) == 1
     (delete,) = deletes
     assert delete.kind is SpanKind.CLIENT
     assert dict(delete.attributes or {}) == {
-        "gen_ai.operation.name": "delete_native",
+        "gen_ai.operation.name": "delete_conversation",
         "gen_ai.provider.name": "echo",
         "gen_ai.conversation.id": ids["s"],
     }
@@ -233,3 +233,36 @@ def test_spans_nest_under_the_callers_span(telemetry: TelemetryCapture) -> None:
         s for s in telemetry.spans() if s.parent is not None and s.parent.span_id == outer_id
     ]
     assert [s.name for s in roots] == ["threadline.create", "threadline.send"]
+
+
+def test_everything_works_without_a_tracer_provider() -> None:
+    """No providers passed and none configured globally: the API's no-op tracer and
+    meter; every lifecycle call still behaves."""
+    from opentelemetry import metrics, trace
+
+    assert type(trace.get_tracer_provider()).__name__ == "ProxyTracerProvider"
+    assert type(metrics.get_meter_provider()).__name__ == "_ProxyMeterProvider"
+    with tl.SessionManager(f"{STORE}://") as manager:
+        ids = run_sync(manager)
+    assert ids["s"].startswith("ses_")
+
+
+async def test_everything_works_with_sampling_off() -> None:
+    """ALWAYS_OFF: no span is exported, nothing breaks, and metrics are still recorded."""
+    from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+
+    from threadline.testing import capture_telemetry
+
+    telemetry = capture_telemetry(sampler=ALWAYS_OFF)
+    try:
+        async with tl.AsyncSessionManager(f"{STORE}://", **telemetry.manager_options) as m:
+            await run_async(m)
+        assert telemetry.spans() == []
+        (duration,) = telemetry.points("gen_ai.client.operation.duration")
+        assert duration.count == 3  # send, stream, send
+        assert {
+            (p.attributes or {})["gen_ai.token.type"]: p.count
+            for p in telemetry.points("gen_ai.client.token.usage")
+        } == {"input": 3, "output": 3}
+    finally:
+        telemetry.shutdown()
