@@ -1,34 +1,19 @@
-"""Fixtures for the tracing tests: private in-memory telemetry, no sleeping, no network.
+"""Fixtures for the tracing tests: private in-memory telemetry and no sleeping.
 
 Every test gets its own tracer and meter providers (never the global ones), a clean
 content-capture and log setting, and retries that record their waits instead of
-sleeping.
+sleeping. (tests/conftest.py already refuses any network access.)
 """
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
 from threadline import _logs, _retry
 from threadline._genai_content import CAPTURE_ENV
 from threadline.testing import TelemetryCapture, capture_telemetry
-
-
-@pytest.fixture(autouse=True)
-def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A test that tries to reach the internet fails instead."""
-
-    def refuse(self: socket.socket, *args: Any, **kwargs: Any) -> None:
-        if self.family in (socket.AF_INET, socket.AF_INET6):
-            raise AssertionError(f"tracing tests must not use the network: {args}")
-        return original(self, *args, **kwargs)
-
-    original = socket.socket.connect
-    monkeypatch.setattr(socket.socket, "connect", refuse)
 
 
 @pytest.fixture(autouse=True)
