@@ -74,7 +74,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _no_network() -> Iterator[None]:
+def _network_guard() -> Iterator[None]:
     """Fail the test if it tried to reach the network, even if the error was swallowed."""
     del _attempts[:]
     yield
