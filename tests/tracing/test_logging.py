@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from types import ModuleType
 
 import httpx
+import httpx2
 import pytest
 
 import threadline as tl
@@ -16,12 +18,15 @@ SECRET = "sk-log-sentinel-42"
 
 
 class HttpEcho(EchoProvider):
-    """Echo that also makes one (mocked) HTTP request per turn, like a real adapter."""
+    """Echo that also makes one (mocked) HTTP request per turn, like a real adapter.
 
-    def __init__(self) -> None:
+    ``http`` is httpx or httpx2 (which the provider SDKs use): the hook fits both.
+    """
+
+    def __init__(self, http: ModuleType) -> None:
         super().__init__()
-        transport = httpx.MockTransport(lambda request: httpx.Response(201, json={"ok": True}))
-        self.client = httpx.AsyncClient(transport=transport, event_hooks=http_event_hooks("echo"))
+        transport = http.MockTransport(lambda request: http.Response(201, json={"ok": True}))
+        self.client = http.AsyncClient(transport=transport, event_hooks=http_event_hooks("echo"))
 
     async def turn(self, request: TurnRequest) -> TurnResult:
         await self.client.post(
@@ -101,13 +106,14 @@ def test_failures_and_retries_are_logged(
     assert fields["error_type"] == "invalid_transition"
 
 
+@pytest.mark.parametrize("http", [httpx, httpx2], ids=["httpx", "httpx2"])
 async def test_provider_requests_are_logged_without_query_or_keys(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, http: ModuleType
 ) -> None:
     """The HTTP hook logs method, host, path, status, duration and the turn's session;
     never the query string, headers or body."""
     caplog.set_level(logging.DEBUG, logger="threadline")
-    async with tl.AsyncSessionManager("memory://", providers=[HttpEcho()]) as manager:
+    async with tl.AsyncSessionManager("memory://", providers=[HttpEcho(http)]) as manager:
         s = await manager.create()
         await s.send("hello zanzibar")
     (line,) = [
