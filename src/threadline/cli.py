@@ -210,6 +210,12 @@ def turn(session: ConversationSession, text: str, *, interactive: bool) -> None:
             elif event.type == "tool_call" and event.tool_call is not None:
                 call = event.tool_call
                 typer.echo(f"[tool call {call.name}({json.dumps(call.arguments)})]", nl=False)
+    except RuntimeError as exc:
+        # Ctrl-C mid-reply: the blocking stream cannot close a turn that is still
+        # running on its loop thread and says so with a RuntimeError. Still an interrupt.
+        if isinstance(exc.__context__, KeyboardInterrupt):
+            raise KeyboardInterrupt from None
+        raise
     finally:
         typer.echo()
 

@@ -6,6 +6,7 @@ and one ``error:`` line, never a traceback.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -462,3 +463,32 @@ def test_import_threadline_does_not_import_the_cli_dependencies() -> None:
     code = "import sys, threadline; print(sorted({'typer', 'rich'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout == "[]\n"
+
+
+class _InterruptedOnce:
+    """A session stand-in whose stream is cut by Ctrl-C on the message "stop".
+
+    The blocking stream reports an interrupt mid-reply as a RuntimeError raised while
+    handling the KeyboardInterrupt; the chat must treat both as an interrupt.
+    """
+
+    def stream(self, text: str) -> Iterator[tl.StreamEvent]:
+        if text == "stop":
+            try:
+                raise KeyboardInterrupt
+            except KeyboardInterrupt:
+                raise RuntimeError("aclose(): asynchronous generator is already running") from None
+        yield tl.StreamEvent(type="text", text=f"ok {text}")
+
+
+def test_ctrl_c_during_a_reply_skips_that_turn_and_keeps_chatting(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from threadline import cli
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("stop\nnext\n"))
+    failed = cli.repl(_InterruptedOnce(), interactive=False)  # type: ignore[arg-type]
+    out, err = capsys.readouterr()
+    assert failed is False
+    assert out == "\nok next\n"
+    assert "(interrupted: this turn was not saved)" in err
