@@ -52,8 +52,16 @@ class Fault:
     status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
     error: dict[str, Any] = field(default_factory=dict)
+    timeout: bool = False
+    """Time out before the server did anything."""
     timeout_after_storing: bool = False
+    """Store the turn in the conversation, then time out (the client never hears)."""
+    input_only: bool = False
+    """With ``timeout_after_storing``: store only the input (a partial turn)."""
     cut_after_events: int | None = None
+    """Stream this many events, then drop the connection."""
+    end_after_events: int | None = None
+    """Stream this many events, then end the body cleanly (no ``response.completed``)."""
     failed: dict[str, Any] | None = None
 
 
@@ -81,16 +89,18 @@ class FakeOpenAI:
         self.calls: list[Call] = []
         self.faults: list[Fault] = []
         self.reasoning = False
+        self.delete_status: int | None = None
+        """Answer ``DELETE /conversations/{id}`` with this error status instead."""
         self._ids = itertools.count(1)
         r = self.router
         r.post("/conversations").mock(side_effect=self._create_conversation)
-        r.post(path__regex=r"^/v1/conversations/(?P<cid>[^/]+)/items$").mock(
+        r.post(path__regex=r"/conversations/(?P<cid>[^/]+)/items$").mock(
             side_effect=self._add_items
         )
-        r.get(path__regex=r"^/v1/conversations/(?P<cid>[^/]+)/items$").mock(
+        r.get(path__regex=r"/conversations/(?P<cid>[^/]+)/items$").mock(
             side_effect=self._list_items
         )
-        r.delete(path__regex=r"^/v1/conversations/(?P<cid>[^/]+)$").mock(
+        r.delete(path__regex=r"/conversations/(?P<cid>[^/]+)$").mock(
             side_effect=self._delete_conversation
         )
         r.post("/responses").mock(side_effect=self._responses)
@@ -210,6 +220,8 @@ class FakeOpenAI:
 
     def _delete_conversation(self, request: httpx.Request, cid: str) -> httpx.Response:
         self._record(request)
+        if self.delete_status is not None:
+            return httpx.Response(self.delete_status, json=_error_body("cannot delete now"))
         if self.conversations.pop(cid, None) is None:
             return self._missing(cid)
         return httpx.Response(
@@ -291,6 +303,8 @@ class FakeOpenAI:
             return httpx.Response(
                 fault.status, headers=fault.headers, json={"error": {**error, **fault.error}}
             )
+        if fault.timeout:
+            raise httpx.ReadTimeout("timed out", request=request)
         cid, previous = body.get("conversation"), body.get("previous_response_id")
         if cid is not None and cid not in self.conversations:
             return self._missing(cid)
@@ -316,7 +330,7 @@ class FakeOpenAI:
 
         def store() -> None:
             if cid is not None:
-                self.conversations[cid].extend([*new, *output])
+                self.conversations[cid].extend(new if fault.input_only else [*new, *output])
             if body.get("store", True):
                 self.stored[rid] = [*context, *output]
 
@@ -332,6 +346,11 @@ class FakeOpenAI:
                 raise httpx.ReadTimeout("timed out", request=request)
             return httpx.Response(200, json=response)
         events = self._events(response)
+        if fault.end_after_events is not None:
+            body_bytes = sse_body(events[: fault.end_after_events])
+            return httpx.Response(
+                200, headers={"content-type": "text/event-stream"}, content=body_bytes
+            )
         if fault.cut_after_events is None:
             store()
             return httpx.Response(
@@ -409,7 +428,7 @@ class Flavor:
         provider = OpenAIProvider(client=self.server.client(sync=self.sync), native=native)  # type: ignore[arg-type]
         options.setdefault("store", "memory://")
         options.update(
-            providers=[provider],
+            providers=[provider, *options.pop("providers", ())],
             retry=tl.RetryPolicy(max_attempts=max_attempts, initial_backoff=0, max_backoff=30),
             **self.telemetry.manager_options,
         )
