@@ -50,6 +50,23 @@ async def call_with_retry(
     on_retry: Callable[[int, ProviderError, float], None] = lambda *_: None,
 ) -> T:
     """Call ``attempt_fn(attempt, last_error)`` until it returns or may not be retried."""
+    # The first attempt runs outside tenacity: building and stepping its state machine
+    # costs more than the rest of a turn's bookkeeping, and nearly every call succeeds
+    # at once. A failure is handed to tenacity as attempt 1, so what follows (which
+    # errors retry, waits, ``on_retry``, the attempt limit) is unchanged.
+    try:
+        return await attempt_fn(1, None)
+    except ProviderError as exc:
+        first = exc
+    return await _retry_after(first, policy, attempt_fn, on_retry)
+
+
+async def _retry_after(
+    first: ProviderError,
+    policy: RetryPolicy,
+    attempt_fn: Callable[[int, ProviderError | None], Awaitable[T]],
+    on_retry: Callable[[int, ProviderError, float], None],
+) -> T:
     from tenacity import (
         AsyncRetrying,
         RetryCallState,
@@ -77,7 +94,7 @@ async def call_with_retry(
         delay = state.next_action.sleep if state.next_action else 0.0
         on_retry(state.attempt_number, exc, delay)
 
-    last_error: ProviderError | None = None
+    last_error: ProviderError = first
     retrying = AsyncRetrying(
         stop=stop_after_attempt(policy.max_attempts),
         wait=wait,
@@ -89,6 +106,8 @@ async def call_with_retry(
     async for attempt in retrying:
         with attempt:
             number = attempt.retry_state.attempt_number
+            if number == 1:
+                raise first  # already made, above: replayed so tenacity sees it
             try:
                 return await attempt_fn(number, last_error)
             except ProviderError as exc:

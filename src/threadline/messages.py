@@ -273,6 +273,9 @@ def messages_from_json(rows: Sequence[str | bytes]) -> list[Message]:
     """Parse many stored message documents in one validation call."""
     if not rows:
         return []
+    if all(isinstance(r, str) for r in rows):
+        # One str join (no per-row encode); pydantic-core takes the text as it is.
+        return _messages_adapter.validate_json("[" + ",".join(rows) + "]")  # type: ignore[arg-type]
     joined = b",".join(r.encode() if isinstance(r, str) else r for r in rows)
     return _messages_adapter.validate_json(b"[" + joined + b"]")
 

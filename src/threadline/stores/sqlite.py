@@ -37,6 +37,17 @@ from .base import Page, SessionPage, SessionQuery, decode_cursor, encode_cursor,
 
 _SYNC_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
+# The columns `_row` lists, in its order, for a commit's compare-and-set.
+_UPDATE_ALL = (
+    "UPDATE sessions SET user_id = ?, provider = ?, status = ?, version = ?, created_us = ?,"
+    " updated_us = ?, expires_us = ?, message_count = ?, data = ? WHERE id = ? AND version = ?"
+)
+_UPDATE_HOT = (
+    "UPDATE sessions SET status = ?, version = ?, updated_us = ?, expires_us = ?,"
+    " message_count = ?, data = ? WHERE id = ? AND version = ?"
+    " AND user_id IS ? AND provider = ? AND created_us = ?"
+)
+
 
 class SQLiteStore:
     kind = "sqlite"
@@ -164,12 +175,15 @@ class SQLiteStore:
         with self._guard(record.id) as db:
             db.execute("BEGIN IMMEDIATE")
             try:
+                # Owner, provider and creation time never change in a turn. Leaving them
+                # out of SET spares SQLite rewriting the index they key (one page less to
+                # write and fsync per commit); the WHERE makes sure they really are equal,
+                # and the full statement covers the commit where one is not.
                 cursor = db.execute(
-                    "UPDATE sessions SET user_id = ?, provider = ?, status = ?, version = ?,"
-                    " created_us = ?, updated_us = ?, expires_us = ?, message_count = ?,"
-                    " data = ? WHERE id = ? AND version = ?",
-                    (*row, expected_version),
+                    _UPDATE_HOT, (*row[2:4], *row[5:], expected_version, *row[:2], row[4])
                 )
+                if cursor.rowcount != 1:
+                    cursor = db.execute(_UPDATE_ALL, (*row, expected_version))
                 if cursor.rowcount != 1:
                     exists = db.execute(
                         "SELECT 1 FROM sessions WHERE id = ?", (record.id,)
