@@ -169,6 +169,8 @@ class AsyncSessionManager:
             elif mode == "native" and not impl.capabilities.native_state:
                 raise ConfigurationError(f"provider {provider!r} keeps no server-side state")
             ttl = ttl if ttl is not None else self.default_ttl
+            if ttl is not None and ttl.total_seconds() <= 0:
+                raise ValidationError("ttl must be positive")
             now = utcnow()
             record = SessionRecord(
                 id=validate_id(session_id, "session id")
