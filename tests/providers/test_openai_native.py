@@ -9,7 +9,7 @@ import pytest
 import threadline as tl
 
 if TYPE_CHECKING:
-    from conftest import Flavor
+    from openai_fake import Flavor
 
 
 async def test_first_turn_creates_a_conversation_named_after_the_session(flavor: Flavor) -> None:

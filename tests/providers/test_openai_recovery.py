@@ -12,7 +12,7 @@ from threadline import _manager, _session
 from threadline.providers import EchoProvider
 
 if TYPE_CHECKING:
-    from conftest import Flavor
+    from openai_fake import Flavor
 
 
 async def _turns(session: object, count: int) -> None:

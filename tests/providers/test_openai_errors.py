@@ -1,0 +1,281 @@
+"""Errors, retries and the no-duplicates rule for retried OpenAI turns."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+import pytest
+from openai_fake import Fault
+
+import threadline as tl
+from threadline.providers import builtin_provider
+from threadline.providers.openai import OpenAIProvider
+
+if TYPE_CHECKING:
+    from openai_fake import Flavor
+
+
+async def test_429_with_retry_after_is_retried_once_without_duplicates(
+    flavor: Flavor, sleeps: list[float]
+) -> None:
+    """A 429 with ``Retry-After: 7`` waits 7 seconds (recorded, not slept), then the
+    same turn succeeds; mirror and conversation each hold it once."""
+    server = flavor.server
+    s = await flavor.create()
+    await s.send("first")
+    server.faults = [Fault(status=429, headers={"retry-after": "7"})]
+
+    reply = await s.send("second")
+
+    assert reply.text == "re: second"
+    assert sleeps == [7.0]
+    assert [m.text for m in s.messages] == ["first", "re: first", "second", "re: second"]
+    assert [t for _, t in server.texts(s.native_id)] == [
+        "first",
+        "re: first",
+        "second",
+        "re: second",
+    ]
+    assert len(server.response_bodies) == 3
+    # A 429 is not ambiguous: no need to look at the conversation before retrying.
+    assert server.requests("GET", f"/v1/conversations/{s.native_id}/items") == []
+
+
+async def test_repeated_5xx_ends_in_a_retryable_error_with_the_mirror_unchanged(
+    flavor: Flavor, sleeps: list[float]
+) -> None:
+    """Four 500s: every attempt is made (checking the conversation before each
+    re-send, since a 500 may hide a stored turn), then a retryable
+    `ProviderUnavailableError` carrying the status; nothing is mirrored."""
+    server = flavor.server
+    s = await flavor.create()
+    await s.send("first")
+    before = [m.id for m in s.messages]
+    conversation = s.native_id
+    server.faults = [Fault(status=500)] * 4
+
+    with pytest.raises(tl.ProviderUnavailableError) as caught:
+        await s.send("second")
+
+    error = caught.value
+    assert error.status_code == 500 and error.retryable and error.ambiguous
+    assert error.provider == "openai" and "boom" in str(error)
+    assert [m.id for m in s.messages] == before
+    assert len(server.response_bodies) == 5
+    assert len(sleeps) == 3
+    assert len(server.requests("GET", f"/v1/conversations/{conversation}/items")) == 3
+    assert [t for _, t in server.texts(conversation)] == ["first", "re: first"]
+    # The cache is no longer trusted: the next turn re-seeds from the mirror.
+    assert s.native_id is None
+    await s.send("third")
+    assert [t for _, t in server.texts(s.native_id)] == [
+        "first",
+        "re: first",
+        "third",
+        "re: third",
+    ]
+
+
+async def test_503_is_retried_without_checking_the_conversation(
+    flavor: Flavor, sleeps: list[float]
+) -> None:
+    """503 means the request was turned away: retried, and not ambiguous."""
+    server = flavor.server
+    s = await flavor.create()
+    await s.send("first")
+    server.faults = [Fault(status=503), Fault(status=503)]
+
+    await s.send("second")
+
+    assert len(sleeps) == 2
+    assert server.requests("GET", f"/v1/conversations/{s.native_id}/items") == []
+    assert [t for _, t in server.texts(s.native_id)][-2:] == ["second", "re: second"]
+
+
+async def test_a_timeout_after_the_server_stored_the_turn_does_not_duplicate_it(
+    flavor: Flavor,
+) -> None:
+    """The server stored the turn but the reply never arrived: the retry reads the
+    conversation's newest items, finds the turn and returns it, sending nothing again.
+    The mirror gets the server's item ids for both messages."""
+    server = flavor.server
+    s = await flavor.create()
+    await s.send("first")
+    server.faults = [Fault(timeout_after_storing=True)]
+
+    reply = await s.send("second")
+
+    assert reply.text == "re: second"
+    assert len(server.response_bodies) == 2  # the turn was sent once
+    [listing] = server.requests("GET", f"/v1/conversations/{s.native_id}/items")
+    assert listing.params == {"order": "desc", "limit": "100"}
+    items = server.conversations[s.native_id]
+    assert [t for _, t in server.texts(s.native_id)] == [
+        "first",
+        "re: first",
+        "second",
+        "re: second",
+    ]
+    assert s.messages[2].provider_id == items[2]["id"]
+    assert reply.provider_id == items[3]["id"]
+    assert flavor.events("threadline.native.recovered") == [{"items": 2}]
+    # And the conversation carries on normally afterwards.
+    await s.send("third")
+    assert server.response_bodies[-1]["input"] == [{"role": "user", "content": "third"}]
+
+
+async def test_a_timeout_on_the_first_turn_reuses_the_conversation_it_created(
+    flavor: Flavor,
+) -> None:
+    """The first attempt created the conversation, then timed out after the turn was
+    stored: the retry finds it there. One conversation, one copy of the turn."""
+    server = flavor.server
+    s = await flavor.create()
+    server.faults = [Fault(timeout_after_storing=True)]
+
+    reply = await s.send("hello")
+
+    assert reply.text == "re: hello"
+    assert len(server.requests("POST", "/v1/conversations")) == 1
+    assert server.texts(s.native_id) == [("user", "hello"), ("assistant", "re: hello")]
+
+
+async def test_a_timeout_before_anything_was_stored_is_sent_again(flavor: Flavor) -> None:
+    """Nothing landed: after checking, the turn is sent again, once."""
+    server = flavor.server
+    s = await flavor.create()
+    await s.send("first")
+    server.faults = [Fault(timeout=True)]
+
+    await s.send("second")
+
+    assert len(server.requests("GET", f"/v1/conversations/{s.native_id}/items")) == 1
+    assert [b["input"][0]["content"] for b in server.response_bodies] == [
+        "first",
+        "second",
+        "second",
+    ]
+    assert [t for _, t in server.texts(s.native_id)] == [
+        "first",
+        "re: first",
+        "second",
+        "re: second",
+    ]
+
+
+async def test_a_partial_turn_on_the_server_moves_the_session_to_a_fresh_conversation(
+    flavor: Flavor,
+) -> None:
+    """The server stored the input but no reply: that conversation no longer matches
+    the mirror, so the retry re-seeds a new one rather than sending the input twice."""
+    server = flavor.server
+    s = await flavor.create()
+    await s.send("first")
+    old = s.native_id
+    server.faults = [Fault(timeout_after_storing=True, input_only=True)]
+
+    await s.send("second")
+
+    assert s.native_id != old
+    assert [t for _, t in server.texts(s.native_id)] == [
+        "first",
+        "re: first",
+        "second",
+        "re: second",
+    ]
+    assert flavor.events("threadline.native.reseed") == [{"reason": "diverged", "items": 2}]
+
+
+async def test_401_is_an_authentication_error_that_never_shows_the_key(
+    flavor: Flavor, sleeps: list[float]
+) -> None:
+    """401 → `AuthenticationError`, not retried, with the server's message and the
+    key it quotes masked."""
+    server = flavor.server
+    s = await flavor.create()
+    message = "Incorrect API key provided: sk-proj-abc123***wxyz. You can find your key..."
+    server.faults = [Fault(status=401, error={"message": message, "code": "invalid_api_key"})]
+
+    with pytest.raises(tl.AuthenticationError) as caught:
+        await s.send("hi")
+
+    error = caught.value
+    assert error.status_code == 401 and not error.retryable
+    assert "Incorrect API key provided" in str(error)
+    assert "sk-proj" not in str(error) and "abc123" not in str(error)
+    assert sleeps == []
+    assert len(server.response_bodies) == 1
+    assert s.messages == []
+
+
+async def test_context_overflow_is_its_own_error(flavor: Flavor) -> None:
+    """A 400 with ``context_length_exceeded`` → `ContextWindowExceededError`, final."""
+    server = flavor.server
+    s = await flavor.create()
+    error = {"message": "Your input exceeds the context window.", "code": "context_length_exceeded"}
+    server.faults = [Fault(status=400, error=error)]
+
+    with pytest.raises(tl.ContextWindowExceededError) as caught:
+        await s.send("hi")
+
+    assert caught.value.status_code == 400 and not caught.value.retryable
+
+
+async def test_other_4xx_are_final_provider_errors(flavor: Flavor) -> None:
+    """A plain 400 is a `ProviderError` with its status, not retried."""
+    server = flavor.server
+    s = await flavor.create()
+    server.faults = [Fault(status=400, error={"message": "Invalid value for 'temperature'."})]
+
+    with pytest.raises(tl.ProviderError) as caught:
+        await s.send("hi", temperature=9)
+
+    assert type(caught.value) is tl.ProviderError
+    assert caught.value.status_code == 400 and not caught.value.retryable
+    assert "temperature" in str(caught.value)
+
+
+async def test_without_a_key_the_built_client_fails_as_authentication(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No client and no ``OPENAI_API_KEY``: the first turn raises `AuthenticationError`."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    async with tl.AsyncSessionManager("memory://") as manager:
+        s = await manager.create(provider="openai")
+        with pytest.raises(tl.AuthenticationError, match="OPENAI_API_KEY"):
+            await s.send("hi")
+
+
+async def test_the_built_client_reads_the_environment_with_sdk_retries_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``OPENAI_API_KEY``/``OPENAI_BASE_URL`` configure the client threadline builds, and
+    its own retries are off (threadline's policy is the only retry layer)."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-env-key-1234")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://localhost:9/v1")
+    provider = builtin_provider("openai")
+    assert isinstance(provider, OpenAIProvider)
+    client, _ = provider._ready()
+    assert client.max_retries == 0
+    assert str(client.base_url) == "http://localhost:9/v1/"
+    await provider.aclose()
+
+
+async def test_a_missing_sdk_asks_for_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the openai package the provider says which extra to install."""
+    monkeypatch.setitem(sys.modules, "openai", None)
+    provider = OpenAIProvider()
+    with pytest.raises(tl.ConfigurationError, match=r"pip install 'threadline\[openai\]'"):
+        provider._ready()
+
+
+def test_a_client_of_the_wrong_kind_is_refused() -> None:
+    """Only OpenAI SDK clients are accepted."""
+    with pytest.raises(tl.ConfigurationError, match=r"openai\.OpenAI or openai\.AsyncOpenAI"):
+        OpenAIProvider(client=object())._ready()
+
+
+def test_an_unknown_native_kind_is_refused() -> None:
+    with pytest.raises(tl.ValidationError):
+        OpenAIProvider(native="threads")  # type: ignore[arg-type]
