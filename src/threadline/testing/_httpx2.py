@@ -71,7 +71,8 @@ class _SyncBody(httpx2.SyncByteStream):
             raise _as_httpx2_error(exc, self._request) from exc
 
     def close(self) -> None:
-        self._response.close()
+        if isinstance(self._response.stream, httpx.SyncByteStream):
+            self._response.close()
 
 
 class _AsyncBody(httpx2.AsyncByteStream):
@@ -92,7 +93,10 @@ class _AsyncBody(httpx2.AsyncByteStream):
             raise _as_httpx2_error(exc, self._request) from exc
 
     async def aclose(self) -> None:
-        await self._response.aclose()
+        if isinstance(self._response.stream, httpx.AsyncByteStream):
+            await self._response.aclose()
+        else:
+            self._response.close()
 
 
 def _to_httpx2(
