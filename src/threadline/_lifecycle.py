@@ -39,3 +39,10 @@ def require_active(session_id: str, status: S, operation: str) -> None:
     """``send`` and ``stream`` run only in an active session."""
     if status is not S.ACTIVE:
         raise InvalidTransitionError(session_id, status.value, operation)
+
+
+def require_resumable(session_id: str, status: S, operation: str) -> None:
+    """History edits (``restore``) need a session that can still continue: active,
+    paused or failed. Completed, cancelled and archived sessions are a record."""
+    if status not in (S.ACTIVE, S.PAUSED, S.FAILED):
+        raise InvalidTransitionError(session_id, status.value, operation)

@@ -187,6 +187,8 @@ class AsyncConversationSession:
             raise SessionExpiredError(self.id)
         if operation in ("send", "stream"):
             _lifecycle.require_active(self.id, self._record.status, operation)
+        elif operation == "restore":
+            _lifecycle.require_resumable(self.id, self._record.status, operation)
 
     async def _commit(
         self,

@@ -8,8 +8,10 @@ the calling thread already runs a loop, as in Jupyter.
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import Future
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 
@@ -128,14 +130,32 @@ class ConversationSession:
         self, content: SendInput, *, tools: ToolsArg = None, **options: Any
     ) -> Iterator[StreamEvent]:
         events = self._async.stream(content, tools=tools, **options)
+        pending: Future[StreamEvent] | None = None
+        step_over = threading.Event()
+
+        async def step() -> StreamEvent:
+            try:
+                return await anext(events)
+            finally:
+                step_over.set()
+
         try:
             while True:
+                step_over.clear()
+                pending = self._loop.portal.start_task_soon(step)
                 try:
-                    event = self._loop.run(events.__anext__)
+                    event = pending.result()
                 except StopAsyncIteration:
                     return
+                pending = None
                 yield event
         finally:
+            if pending is not None and not pending.done():
+                # Interrupted (Ctrl-C) while a step ran on the loop thread: cancel it and
+                # let it unwind before closing the stream, which would otherwise fail
+                # because the generator is still running.
+                pending.cancel()
+                step_over.wait(timeout=30)
             self._loop.run(events.aclose)  # type: ignore[attr-defined]
 
     def refresh(self) -> None:

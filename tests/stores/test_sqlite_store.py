@@ -140,3 +140,12 @@ def test_database_locked_by_another_writer_is_a_store_error(tmp_path: Path) -> N
     finally:
         blocker.execute("ROLLBACK")
         blocker.close()
+
+
+def test_home_directory_in_the_path_is_expanded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with tl.SessionManager("sqlite:///~/nested/chats.db") as m:
+        m.create().send("at home")
+    assert (tmp_path / "nested" / "chats.db").exists()

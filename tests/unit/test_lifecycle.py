@@ -125,3 +125,19 @@ def test_fail_records_reason_and_resume_clears_it(manager: tl.SessionManager) ->
     s.resume()
     assert s.status_reason is None
     assert s.send("back").text == "echo: back"
+
+
+@pytest.mark.parametrize("status", STATUSES, ids=str)
+def test_restore_only_while_the_session_can_continue(manager: tl.SessionManager, status: S) -> None:
+    s = manager.create()
+    cp = s.checkpoint("start")
+    s.send("later")
+    for step in PATH[status]:
+        _call(s, step)
+    if status in (S.ACTIVE, S.PAUSED, S.FAILED):
+        s.restore(cp)
+        assert s.messages == []
+    else:
+        with pytest.raises(tl.InvalidTransitionError):
+            s.restore(cp)
+        assert len(s.messages) == 2

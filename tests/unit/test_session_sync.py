@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import threading
 from pathlib import Path
 
@@ -133,3 +134,32 @@ def test_default_store_from_environment(tmp_path: Path, monkeypatch: pytest.Monk
     from threadline.stores import default_store_url
 
     assert default_store_url() == f"sqlite:///{tmp_path / 'xdg' / 'threadline' / 'sessions.db'}"
+
+
+def test_interrupting_a_stream_mid_step_releases_the_session() -> None:
+    """Ctrl-C while the loop thread is producing the next event: the step is cancelled,
+    the stream closes cleanly and the session takes the next turn."""
+    import anyio
+
+    class SlowEcho(tl.providers.EchoProvider):
+        async def stream(self, request):  # type: ignore[no-untyped-def]
+            async for item in super().stream(request):
+                if isinstance(item, tl.StreamEvent) and item.text == " two":
+                    await anyio.sleep(30)  # cancelled below, never waited out
+                yield item
+
+    with tl.SessionManager("memory://", providers=[SlowEcho()]) as m:
+        s = m.create()
+        events = s.stream("one two")
+        assert next(events).text == "echo:"
+        assert next(events).text == " one"
+        # A real SIGINT while the next step is in flight on the loop thread.
+        main = threading.get_ident()
+        timer = threading.Timer(0.2, signal.pthread_kill, (main, signal.SIGINT))
+        timer.start()
+        with pytest.raises(KeyboardInterrupt):
+            next(events)
+        timer.join()
+        events.close()
+        assert s.messages == []
+        assert s.send("again").text == "echo: again"

@@ -56,6 +56,8 @@ class EchoProvider:
         self.faults: list[ProviderError | None] = list(faults)
         self.conversations: dict[str, list[Message]] = {}
         """The simulated server-side state: handle -> messages it holds."""
+        # Running word totals per conversation, so a turn costs the same at any length.
+        self._words_held: dict[str, int] = {}
         self.calls = 0
         """Model calls made (including failed ones)."""
 
@@ -93,29 +95,30 @@ class EchoProvider:
             if fault is not None:
                 raise fault
         reply = self._reply(request)
-        context_words = _words(request.history)
         native: NativeState | None = None
         cached = 0
         if request.mode == "native":
             current = request.native_for(self.name)
-            held = self.conversations.get(current.handle or "") if current else None
-            if held is None:
+            handle = current.handle if current is not None else None
+            if handle is None or handle not in self.conversations:
                 # No usable server-side state: seed a new conversation from the mirror.
-                handle = new_id("echo_conv")
                 if request.history:
                     reason = "lost" if current else "stale"
                     request.hooks.event(
                         "threadline.native.reseed", reason=reason, items=len(request.history)
                     )
-                held = self.conversations[handle] = list(request.history)
+                handle = new_id("echo_conv")
+                self.conversations[handle] = list(request.history)
+                self._words_held[handle] = _words(request.history)
             else:
-                assert current is not None
-                assert current.handle is not None
-                handle = current.handle
-                cached = _words(held)
-            context_words = _words(held)
+                cached = self._words_held[handle]
+            held = self.conversations[handle]
+            context_words = self._words_held[handle]
             held.extend([request.input, reply])
+            self._words_held[handle] += _words([request.input, reply])
             native = NativeState(provider=self.name, handle=handle, synced_count=len(held))
+        else:
+            context_words = _words(request.history)
         prompt = context_words + _words([request.input]) + len((request.system or "").split())
         usage = Usage(
             input_tokens=prompt, output_tokens=_words([reply]), cached_input_tokens=cached
@@ -147,6 +150,7 @@ class EchoProvider:
     async def delete_native(self, native: NativeState) -> None:
         if native.handle is not None:
             self.conversations.pop(native.handle, None)
+            self._words_held.pop(native.handle, None)
 
     async def aclose(self) -> None:
         return None

@@ -58,9 +58,9 @@ class SQLiteStore:
         synchronous = synchronous.upper()
         if synchronous not in _SYNC_LEVELS:
             raise ConfigurationError(f"synchronous must be one of {', '.join(_SYNC_LEVELS)}")
-        self.path = str(path)
+        self.path = str(path) if str(path) == ":memory:" else str(Path(path).expanduser())
         if self.path != ":memory:":
-            Path(self.path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         try:
             db = sqlite3.connect(
                 self.path, isolation_level=None, check_same_thread=False, timeout=30
