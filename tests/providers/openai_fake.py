@@ -341,10 +341,11 @@ class FakeOpenAI:
             return httpx.Response(
                 200, headers={"content-type": "text/event-stream"}, content=sse_body(events)
             )
+        if fault.timeout_after_storing:
+            store()
+            raise httpx.ReadTimeout("timed out", request=request)
         if not body.get("stream"):
             store()
-            if fault.timeout_after_storing:
-                raise httpx.ReadTimeout("timed out", request=request)
             return httpx.Response(200, json=response)
         events = self._events(response)
         if fault.end_after_events is not None:

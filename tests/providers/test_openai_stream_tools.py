@@ -105,6 +105,42 @@ async def test_a_server_error_before_any_output_is_retried(
     assert server.texts(s.native_id) == [("user", "hi"), ("assistant", "re: hi")]
 
 
+async def test_a_streamed_turn_the_server_already_holds_is_replayed_not_resent(
+    flavor: Flavor,
+) -> None:
+    """The stream request timed out after the server stored the turn: the retry finds
+    it in the conversation and streams it from there, without sending it again."""
+    server = flavor.server
+    s = await flavor.create()
+    await s.send("first")
+    server.faults = [Fault(timeout_after_storing=True)]
+
+    events = await s.stream("second")
+
+    assert [(e.type, e.text) for e in events[:-1]] == [("text", "re: second")]
+    assert events[-1].message.text == "re: second"
+    assert len(server.response_bodies) == 2
+    assert [t for _, t in server.texts(s.native_id)] == [
+        "first",
+        "re: first",
+        "second",
+        "re: second",
+    ]
+
+
+async def test_server_state_calls_get_their_own_client_spans(flavor: Flavor) -> None:
+    """Creating the conversation and re-seeding it are CLIENT spans of their own."""
+    from opentelemetry.trace import SpanKind
+
+    s = await flavor.create()
+    await s.send("hi")
+
+    [span] = flavor.telemetry.spans("create_conversation")
+    assert span.kind is SpanKind.CLIENT
+    assert span.attributes["gen_ai.provider.name"] == "openai"
+    assert span.attributes["gen_ai.conversation.id"] == s.id
+
+
 async def test_tool_round_trip(flavor: Flavor) -> None:
     """Tools go as function tools; a ``function_call`` comes back as a `ToolCallPart`;
     the `ToolResult` goes as ``function_call_output`` and the model answers."""

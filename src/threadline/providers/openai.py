@@ -24,6 +24,7 @@ The SDK is imported on first use; a sync ``openai.OpenAI`` client works as well 
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -312,20 +313,21 @@ class OpenAIProvider:
 
     # -- results -------------------------------------------------------------------
 
-    def _result(self, request: TurnRequest, plan: _Plan, response: Any) -> TurnResult:
-        if response.status == "failed":
-            error = response.error
-            raise self._failure(getattr(error, "code", None), getattr(error, "message", ""))
-        output = [item.to_dict() for item in response.output]
-        usage = wire.usage_from(response.usage.to_dict() if response.usage else None)
+    def _result(self, request: TurnRequest, plan: _Plan, response: Mapping[str, Any]) -> TurnResult:
+        """The turn from a response's JSON (``response.completed`` or a plain reply)."""
+        if response.get("status") == "failed":
+            error = response.get("error") or {}
+            raise self._failure(error.get("code"), error.get("message") or "")
+        output: list[dict[str, Any]] = response.get("output") or []
+        usage = wire.usage_from(response.get("usage"))
         reply = wire.reply_from_items(output, usage)
-        incomplete = response.incomplete_details
+        incomplete = response.get("incomplete_details") or {}
         synced = len(request.history) + 2
         native: NativeState | None = None
         if request.mode == "native" and self.native == "responses":
             native = NativeState(
                 provider=self.name,
-                handle=response.id,
+                handle=response["id"],
                 synced_count=synced,
                 data={"kind": "response"},
             )
@@ -340,37 +342,50 @@ class OpenAIProvider:
             output=[reply],
             usage=usage,
             native=native,
-            response_id=response.id,
-            response_model=response.model,
+            response_id=response.get("id"),
+            response_model=response.get("model"),
             finish_reasons=wire.finish_reasons(
-                response.status, getattr(incomplete, "reason", None), reply
+                response.get("status"), incomplete.get("reason"), reply
             ),
         )
 
     # -- the provider protocol -----------------------------------------------------
 
-    async def _create(self, request: TurnRequest, **extra: Any) -> tuple[_Plan, Any]:
-        """Plan and send the turn; re-seed once if the server lost its state."""
+    async def _create(self, request: TurnRequest, *, stream: bool) -> tuple[_Plan, Any]:
+        """Plan and send the turn; re-seed once if the server lost its state.
+
+        Without streaming the reply is taken as raw JSON (``with_raw_response``): the
+        wire translation works on the API's own dicts, so building the SDK's models
+        first would only cost time.
+        """
         client, call = self._ready()
+        if stream:
+            create, extra = client.responses.create, {"stream": True}
+        else:
+            create, extra = client.responses.with_raw_response.create, {}
         plan = await self._plan(request)
         if plan.recovered is not None:
             return plan, None
         try:
-            return plan, await call(client.responses.create, **plan.kwargs, **extra)
+            return plan, await call(create, **plan.kwargs, **extra)
         except self._sdk.APIStatusError as exc:
             if not plan.references_state or not self._lost_state(exc):
                 raise
         plan = await self._plan(request, lost=True)
-        return plan, await call(client.responses.create, **plan.kwargs, **extra)
+        return plan, await call(create, **plan.kwargs, **extra)
 
     async def turn(self, request: TurnRequest) -> TurnResult:
         self._ready()
         try:
-            plan, response = await self._create(request)
+            plan, raw = await self._create(request, stream=False)
         except self._sdk.OpenAIError as exc:
             raise self._error(exc) from exc
         if plan.recovered is not None:
             return plan.recovered
+        try:
+            response = json.loads(raw.content)
+        except ValueError:
+            raise ProviderError("the reply was not JSON", provider=self.name) from None
         return self._result(request, plan, response)
 
     async def stream(self, request: TurnRequest) -> AsyncIterator[StreamEvent | TurnResult]:
@@ -394,7 +409,7 @@ class OpenAIProvider:
                         type="tool_call", tool_call=wire.tool_call(event.item.to_dict())
                     )
                 elif kind in ("response.completed", "response.incomplete"):
-                    final = event.response
+                    final = event.response.to_dict()
                     break
                 elif kind == "response.failed":
                     error = event.response.error
