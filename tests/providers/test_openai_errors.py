@@ -259,6 +259,8 @@ async def test_the_built_client_reads_the_environment_with_sdk_retries_off(
     client, _ = provider._ready()
     assert client.max_retries == 0
     assert str(client.base_url) == "http://localhost:9/v1/"
+    # Its HTTP requests reach threadline's debug log (method, host, path, status).
+    assert len(client._client.event_hooks["response"]) == 1
     await provider.aclose()
 
 

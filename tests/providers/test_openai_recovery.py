@@ -99,7 +99,7 @@ async def test_restore_makes_the_server_see_exactly_the_restored_history(flavor:
         "re: instead",
     ]
     assert [m.text for m in s.messages] == ["keep", "re: keep", "instead", "re: instead"]
-    assert flavor.events("threadline.native.reseed") == [{"reason": "missing", "items": 2}]
+    assert flavor.events("threadline.native.reseed") == [{"reason": "stale", "items": 2}]
 
 
 async def test_a_fork_gets_its_own_conversation_and_the_parent_keeps_its_own(

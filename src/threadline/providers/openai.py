@@ -102,8 +102,15 @@ class OpenAIProvider:
             return self._client, self._call
         openai = self._sdk = require("openai", "openai")
         if self._client is None:
+            from .._logs import http_event_hooks
+
             try:
-                self._client = openai.AsyncOpenAI(max_retries=0)
+                self._client = openai.AsyncOpenAI(
+                    max_retries=0,
+                    http_client=openai.DefaultAsyncHttpxClient(
+                        event_hooks=http_event_hooks(self.name)
+                    ),
+                )
             except openai.OpenAIError:
                 raise AuthenticationError(
                     "no API key: set OPENAI_API_KEY or pass OpenAIProvider(client=...)",
@@ -188,9 +195,6 @@ class OpenAIProvider:
             len(request.history),
         )
 
-    def _reason(self, request: TurnRequest) -> str:
-        return "missing" if request.native is None else "stale"
-
     async def _plan(self, request: TurnRequest, *, lost: bool = False) -> _Plan:
         kwargs: dict[str, Any] = {"model": request.model, **request.options}
         if request.system:
@@ -204,7 +208,9 @@ class OpenAIProvider:
             return _Plan(kwargs)
         kwargs["store"] = True
         current = None if lost else self._current(request)
-        reason = "lost" if lost else self._reason(request)
+        # "stale": restored, forked, imported, handed over, or dropped after an
+        # ambiguous failure; "lost": the server said it is gone.
+        reason = "lost" if lost else "stale"
         if self.native == "responses":
             if current is not None:
                 kwargs.update(previous_response_id=current.handle, input=new)
