@@ -191,7 +191,25 @@ async def test_delete_removes_the_server_conversation(flavor: Flavor) -> None:
     ]
 
 
-async def test_a_failed_server_delete_still_deletes_locally(flavor: Flavor) -> None:
+async def test_deleting_a_conversation_the_server_already_lost_is_quiet(
+    flavor: Flavor, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A 404 on delete means the conversation is already gone: no warning, no error."""
+    server = flavor.server
+    manager = flavor.manager()
+    s = await manager.create(provider="openai")
+    await s.send("hi")
+    server.conversations.clear()
+
+    await s.delete()
+
+    assert await manager.list() == []
+    assert "could not delete" not in caplog.text
+
+
+async def test_a_failed_server_delete_still_deletes_locally(
+    flavor: Flavor, caplog: pytest.LogCaptureFixture
+) -> None:
     """Server-side state is a cache: if deleting it fails, the session is still gone."""
     server = flavor.server
     manager = flavor.manager()
@@ -203,6 +221,7 @@ async def test_a_failed_server_delete_still_deletes_locally(flavor: Flavor) -> N
 
     assert await manager.list() == []
     assert len(server.requests("DELETE", f"/v1/conversations/{s.native_id}")) == 1
+    assert "could not delete server-side state" in caplog.text
 
 
 async def test_cleanup_expired_deletes_server_conversations(
