@@ -412,10 +412,13 @@ async def run(args: argparse.Namespace) -> list[str]:
         "",
         row("operation", "threadline", "openai-agents", "ratio", "target", "result"),
         row("-" * 44, "-" * 17, "-" * 17, "-" * 6, "-" * 7, "-" * 6),
-        compared("persisted turn: send() vs add_items([u, a])", turn["send"], turn["add_items"], 2),
         compared(
-            "  store.commit() of 2 messages vs add_items", turn["commit"], turn["add_items_2"], None
+            "persisted turn: turn commit([u, a]) vs add_items",
+            turn["commit"],
+            turn["add_items_2"],
+            2,
         ),
+        compared("  whole turn: echo send() vs add_items", turn["send"], turn["add_items"], None),
         compared("  sync SessionManager send() vs add_items", sync, turn["add_items"], None),
         compared("load 1,000 messages: get() vs get_items()", load["get"], load["get_items"], 2),
         compared(

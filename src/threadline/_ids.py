@@ -7,6 +7,7 @@ by creation time as plain strings.
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 import threading
@@ -26,12 +27,15 @@ MAX_ID_LENGTH = 128
 _ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@+=-]*")
 
 
-def _encode(value: int, length: int) -> str:
-    chars = []
-    for _ in range(length):
-        chars.append(_ALPHABET[value & 31])
-        value >>= 5
-    return "".join(reversed(chars))
+# RFC 4648 base32 digits -> Crockford's, lower case (same 5-bit values, sortable order).
+_TO_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _ALPHABET.encode())
+
+
+def _encode(value: int) -> str:
+    """128 bits as 26 Crockford base32 digits (the two top bits are zero)."""
+    # 160 bits make 32 whole base32 digits; the last 26 hold the 128-bit value.
+    digits = base64.b32encode(value.to_bytes(20, "big"))[6:]
+    return digits.translate(_TO_CROCKFORD).decode("ascii")
 
 
 def new_id(prefix: str) -> str:
@@ -47,7 +51,7 @@ def new_id(prefix: str) -> str:
             _last_ms = now_ms
             _last_random = int.from_bytes(os.urandom(10), "big") >> 1
         value = (now_ms << _RANDOM_BITS) | _last_random
-    return f"{prefix}_{_encode(value, 26)}"
+    return f"{prefix}_{_encode(value)}"
 
 
 def validate_id(value: object, what: str = "id") -> str:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 
 from ._ids import new_id, validate_id
-from ._records import Mode, SessionRecord
+from ._records import Mode, NativeState, SessionRecord
 from ._retry import RetryPolicy
 from ._session import EXPORT_FORMAT_VERSION, AsyncConversationSession, ForkOptions, as_tools
 from ._telemetry import Telemetry
@@ -254,24 +254,30 @@ class AsyncSessionManager:
             await self._delete_record(record)
 
     async def _delete_record(self, record: SessionRecord) -> bool:
-        native = record.native
-        if native is not None:
-            try:
-                provider = self.provider(native.provider)
-                if provider.capabilities.delete_native:
-                    with self.telemetry.server_call(provider, "delete_conversation", record.id):
-                        await provider.delete_native(native)
-            except (ProviderError, ConfigurationError) as exc:
-                # Server-side state is a cache: failing to delete it must not keep
-                # the user's data alive locally. It expires on the provider's side.
-                logger.warning(
-                    "could not delete server-side state of session %s (%s): %s",
-                    record.id,
-                    native.provider,
-                    type(exc).__name__,
-                )
+        if record.native is not None:
+            await self.discard_native(record.native, record.id)
         with self.telemetry.store_step(None, "delete"):
             return await self.store.delete(record.id, user=None)
+
+    async def discard_native(self, native: NativeState, session_id: str) -> None:
+        """Delete server-side state the mirror no longer uses, best effort.
+
+        Server-side state is a cache: failing to delete it must not keep the user's data
+        alive locally, nor fail the operation that dropped it. It expires on the
+        provider's side.
+        """
+        try:
+            provider = self.provider(native.provider)
+            if provider.capabilities.delete_native:
+                with self.telemetry.server_call(provider, "delete_conversation", session_id):
+                    await provider.delete_native(native)
+        except (ProviderError, ConfigurationError) as exc:
+            logger.warning(
+                "could not delete server-side state of session %s (%s): %s",
+                session_id,
+                native.provider,
+                type(exc).__name__,
+            )
 
     async def cleanup_expired(self) -> int:
         """Delete every expired session (and its server-side state); return how many."""

@@ -216,6 +216,10 @@ class AsyncConversationSession:
         if keep is not None:
             del self._history[keep:]
         self._history.extend(append)
+        if record.native is not None and "native" in changes and changes["native"] is None:
+            # Dropped (restore, ambiguous failure): nothing will continue it, and it
+            # holds history the mirror no longer has.
+            await self._manager.discard_native(record.native, record.id)
 
     async def _transition(self, operation: str, reason: str | None = None) -> None:
         async with self._lock:
@@ -303,6 +307,7 @@ class AsyncConversationSession:
                     expected_version=latest.version,
                 )
                 span.add_event("threadline.native.invalidated", {"reason": "orphaned_turn"})
+                await self._manager.discard_native(native, self.id)
                 return
             except ConcurrencyError:
                 continue

@@ -65,9 +65,10 @@ async def test_repeated_5xx_ends_in_a_retryable_error_with_the_mirror_unchanged(
     assert len(server.response_bodies) == 5
     assert len(sleeps) == 3
     assert len(server.requests("GET", f"/v1/conversations/{conversation}/items")) == 3
-    assert [t for _, t in server.texts(conversation)] == ["first", "re: first"]
-    # The cache is no longer trusted: the next turn re-seeds from the mirror.
+    # The cache is no longer trusted: it is deleted, and the next turn re-seeds
+    # from the mirror.
     assert s.native_id is None
+    assert len(server.requests("DELETE", f"/v1/conversations/{conversation}")) == 1
     await s.send("third")
     assert [t for _, t in server.texts(s.native_id)] == [
         "first",

@@ -150,17 +150,24 @@ def check_native_state_spans(telemetry: TelemetryCapture, ids: dict[str, str]) -
     last_chat = telemetry.spans("chat echo-1")[-1]
     reseeds = [e for e in last_chat.events if e.name == "threadline.native.reseed"]
     assert [dict(e.attributes or {}) for e in reseeds] == [{"reason": "stale", "items": 4}]
-    # s lost its native state on restore and got a new one on its last send: the
-    # child (forked) and the copy (imported) never had any.
+    # s dropped its server copy on restore (deleted then, under the restore span) and
+    # got a new one on its last send (deleted with the session): the child (forked)
+    # and the copy (imported) never had any.
     deletes = telemetry.spans("delete_conversation")
-    assert len(deletes) == 1
-    (delete,) = deletes
-    assert delete.kind is SpanKind.CLIENT
-    assert dict(delete.attributes or {}) == {
-        "gen_ai.operation.name": "delete_conversation",
-        "gen_ai.provider.name": "echo",
-        "gen_ai.conversation.id": ids["s"],
-    }
+    assert len(deletes) == 2
+    for delete in deletes:
+        assert delete.kind is SpanKind.CLIENT
+        assert dict(delete.attributes or {}) == {
+            "gen_ai.operation.name": "delete_conversation",
+            "gen_ai.provider.name": "echo",
+            "gen_ai.conversation.id": ids["s"],
+        }
+    names = {sp.context.span_id: sp.name for sp in telemetry.spans()}
+    assert [names[d.parent.span_id] for d in deletes if d.parent is not None] == [
+        "threadline.restore",
+        "threadline.delete",
+    ]
+    delete = deletes[-1]
     owner = {s.context.span_id: s for s in telemetry.spans("threadline.delete")}
     assert delete.parent is not None
     assert owner[delete.parent.span_id].attributes == {

@@ -238,3 +238,27 @@ def test_metadata_must_be_json(manager: tl.SessionManager) -> None:
         manager.create(metadata={"when": object()})
     with pytest.raises(tl.ValidationError):
         manager.create(metadata={"big": "x" * 70_000})
+
+
+def test_dropped_native_state_is_deleted_best_effort() -> None:
+    """Restore drops the server copy and deletes it; a failing delete does not
+    fail the restore."""
+    echo = EchoProvider()
+    with tl.SessionManager("memory://", providers=[echo]) as m:
+        s = m.create()
+        cp = s.checkpoint()
+        s.send("one")
+        old = s.native_id
+        assert old in echo.conversations
+        s.restore(cp)
+        assert old not in echo.conversations
+
+        s.send("two")
+
+        async def broken(native: object) -> None:
+            raise tl.ProviderUnavailableError("down", provider="echo")
+
+        echo.delete_native = broken  # type: ignore[method-assign]
+        s.restore(cp)
+        assert s.messages == []
+        assert s.native_id is None

@@ -82,6 +82,8 @@ class TurnRequest:
     input: Message
     """This turn's new message: a user message or a tool-results message."""
     native: NativeState | None = None
+    """The cached server-side state. A provider may replace it during the turn (after
+    creating a conversation, say) so that a retry of the same turn continues there."""
     tools: Sequence[Tool] = ()
     options: Mapping[str, Any] = field(default_factory=dict)
     hooks: TurnHooks = field(default_factory=NoHooks)
