@@ -7,17 +7,14 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal, Self, TypedDict
 
-from pydantic import BaseModel, ConfigDict
-from pydantic import ValidationError as PydanticValidationError
-
 from ._ids import new_id, validate_id
 from ._records import Mode, NativeState, SessionRecord
 from ._retry import RetryPolicy
-from ._session import EXPORT_FORMAT_VERSION, AsyncConversationSession, ForkOptions, as_tools
+from ._session import AsyncConversationSession, ForkOptions, as_tools
 from ._telemetry import Telemetry
-from .errors import ConfigurationError, ProviderError, ValidationError
+from ._transfer import read_document
+from .errors import ConcurrencyError, ConfigurationError, ProviderError, ValidationError
 from .messages import (
-    Checkpoint,
     Message,
     SessionInfo,
     SessionStatus,
@@ -33,7 +30,7 @@ from .stores.base import Page, SessionQuery, Store
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
-    from opentelemetry.trace import TracerProvider
+    from opentelemetry.trace import Span, TracerProvider
 
 logger = logging.getLogger("threadline")
 
@@ -57,27 +54,6 @@ class ListOptions(TypedDict, total=False):
     limit: int
     cursor: str | None
     order_by: Literal["created", "updated"]
-
-
-class _ExportedSession(BaseModel):
-    """The ``session`` object of an export document (format_version 1)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    id: str
-    user: str | None = None
-    provider: str
-    model: str
-    system: str | None = None
-    mode: Mode = "native"
-    status: SessionStatus = SessionStatus.ACTIVE
-    status_reason: str | None = None
-    metadata: dict[str, Any] = {}
-    parent_id: str | None = None
-    usage: Usage = Usage()
-    checkpoints: list[Checkpoint] = []
-    tools: list[Tool] = []
-    ttl_seconds: float | None = None
 
 
 def _check_metadata(metadata: dict[str, Any] | None) -> dict[str, Any]:
@@ -279,6 +255,30 @@ class AsyncSessionManager:
                 type(exc).__name__,
             )
 
+    async def forget_native(self, session_id: str, native: NativeState | None, span: Span) -> None:
+        """Stop the session using ``native`` if its stored record still points at it.
+
+        Called when a turn reached the server but lost the commit race: that server
+        copy holds a turn the mirror does not, so the winner must not continue it. The
+        next turn re-seeds from the mirror instead.
+        """
+        if native is None or native.handle is None:
+            return
+        for _ in range(3):
+            latest = await self.store.get(session_id, user=None, now=utcnow())
+            if latest.native is None or latest.native.handle != native.handle:
+                return
+            try:
+                await self.store.commit(
+                    latest.model_copy(update={"native": None, "version": latest.version + 1}),
+                    expected_version=latest.version,
+                )
+            except ConcurrencyError:
+                continue
+            span.add_event("threadline.native.invalidated", {"reason": "orphaned_turn"})
+            await self.discard_native(native, session_id)
+            return
+
     async def cleanup_expired(self) -> int:
         """Delete every expired session (and its server-side state); return how many."""
         with self.telemetry.operation("cleanup_expired") as span:
@@ -354,17 +354,7 @@ class AsyncSessionManager:
         the exported owner). Server-side state is re-seeded on the first turn.
         """
         with self.telemetry.operation("import") as span:
-            if not isinstance(data, dict) or data.get("format_version") != EXPORT_FORMAT_VERSION:
-                found = data.get("format_version") if isinstance(data, dict) else None
-                raise ValidationError(
-                    f"not a threadline export of format_version {EXPORT_FORMAT_VERSION}"
-                    f" (found {found!r})"
-                )
-            try:
-                exported = _ExportedSession.model_validate(data.get("session"))
-                history = [Message.model_validate(m) for m in data.get("messages") or []]
-            except PydanticValidationError as exc:
-                raise ValidationError(f"invalid export document: {exc.errors()[0]['msg']}") from exc
+            exported, history = read_document(data)
             self.provider(exported.provider)  # fail early on an unknown provider
             now = utcnow()
             ttl = exported.ttl_seconds

@@ -14,8 +14,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from . import _lifecycle
-from ._records import Mode, NativeState, SessionRecord
+from ._records import Mode, SessionRecord
 from ._retry import call_with_retry
+from ._transfer import export_document
 from .errors import (
     ConcurrencyError,
     ProviderError,
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 
     from ._manager import AsyncSessionManager
 
-EXPORT_FORMAT_VERSION = 1
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 
 ToolsArg = Sequence[Tool | dict[str, Any]] | None
@@ -283,34 +283,10 @@ class AsyncConversationSession:
                 native=result.native,
             )
         except ConcurrencyError:
-            await self._orphaned_turn(span, result.native)
+            # Another writer won the race after our turn reached the server.
+            await self._manager.forget_native(self.id, result.native, span)
             raise
         return result.output[-1]
-
-    async def _orphaned_turn(self, span: Span, native: NativeState | None) -> None:
-        """Another writer won the race after our turn reached the server.
-
-        The server-side conversation now holds a turn the mirror does not. If the
-        winner's record points at that same conversation, drop it from the record so
-        the next turn re-seeds from the mirror instead of reusing a diverged cache.
-        """
-        if native is None or native.handle is None:
-            return
-        store = self._manager.store
-        for _ in range(3):
-            latest = await store.get(self.id, user=None, now=utcnow())
-            if latest.native is None or latest.native.handle != native.handle:
-                return
-            try:
-                await store.commit(
-                    latest.model_copy(update={"native": None, "version": latest.version + 1}),
-                    expected_version=latest.version,
-                )
-                span.add_event("threadline.native.invalidated", {"reason": "orphaned_turn"})
-                await self._manager.discard_native(native, self.id)
-                return
-            except ConcurrencyError:
-                continue
 
     async def _after_failure(self, span: Span, exc: ProviderError) -> None:
         # The request may have reached the server (timeout, dropped connection): its
@@ -438,14 +414,7 @@ class AsyncConversationSession:
         Server-side handles are left out: an imported copy re-seeds its own.
         """
         with self._manager.telemetry.operation("export", self._record):
-            return {
-                "format_version": EXPORT_FORMAT_VERSION,
-                "exported_at": utcnow().isoformat(),
-                "session": self._record.model_dump(
-                    mode="json", exclude={"native", "version", "message_count"}
-                ),
-                "messages": [m.model_dump(mode="json") for m in self._history],
-            }
+            return export_document(self._record, self._history)
 
     async def delete(self) -> None:
         """Delete the session, its messages and (best effort) its server-side state."""
