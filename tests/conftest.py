@@ -82,3 +82,17 @@ def _network_guard() -> Iterator[None]:
         attempts = ", ".join(_attempts)
         del _attempts[:]
         pytest.fail(f"test tried to reach the network: {attempts}")
+
+
+@pytest.fixture
+def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Retries record their waits here instead of sleeping."""
+    from threadline import _retry
+
+    waits: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr(_retry, "_sleep", fake_sleep)
+    return waits

@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 import pytest
 from openai_fake import FakeOpenAI, Flavor
 
-from threadline import _retry
 from threadline.testing import capture_telemetry
 
 
@@ -20,15 +19,9 @@ def server() -> FakeOpenAI:
 
 
 @pytest.fixture
-def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+def sleeps(no_sleep: list[float]) -> list[float]:
     """Retry waits, recorded instead of slept."""
-    waited: list[float] = []
-
-    async def sleep(seconds: float) -> None:
-        waited.append(seconds)
-
-    monkeypatch.setattr(_retry, "_sleep", sleep)
-    return waited
+    return no_sleep
 
 
 @pytest.fixture(params=["async", "sync"])

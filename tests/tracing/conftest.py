@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from threadline import _logs, _retry
+from threadline import _logs
 from threadline._genai_content import CAPTURE_ENV
 from threadline.testing import TelemetryCapture, capture_telemetry
 
@@ -30,15 +30,9 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Retries record their waits here instead of sleeping."""
-    waits: list[float] = []
-
-    async def fake_sleep(seconds: float) -> None:
-        waits.append(seconds)
-
-    monkeypatch.setattr(_retry, "_sleep", fake_sleep)
-    return waits
+def _retries_do_not_sleep(no_sleep: list[float]) -> list[float]:
+    """Every tracing test records retry waits instead of sleeping."""
+    return no_sleep
 
 
 @pytest.fixture

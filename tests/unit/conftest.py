@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 import threadline as tl
-from threadline import _retry
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -34,15 +33,3 @@ async def amanager(store_url: str) -> AsyncIterator[tl.AsyncSessionManager]:
 def manager(store_url: str) -> Iterator[tl.SessionManager]:
     with tl.SessionManager(store_url) as manager:
         yield manager
-
-
-@pytest.fixture
-def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Retries record their waits here instead of sleeping."""
-    waits: list[float] = []
-
-    async def fake_sleep(seconds: float) -> None:
-        waits.append(seconds)
-
-    monkeypatch.setattr(_retry, "_sleep", fake_sleep)
-    return waits
