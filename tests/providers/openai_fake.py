@@ -8,7 +8,8 @@ format (JSON and SSE) and keeps the server-side state a real server would: the
 conversations' items and the stored responses. Tests assert on what each request
 carried (`FakeOpenAI.calls`) and on what the server holds afterwards. Faults are
 queued per ``POST /responses`` call: an HTTP error, a timeout after the server already
-stored the turn, a stream cut mid-way, a ``response.failed`` stream.
+stored the turn (or before it stores it, later), a stream cut mid-way, a
+``response.failed`` stream.
 
 The ``flavor`` fixture runs a test twice: an `AsyncSessionManager` with an
 ``openai.AsyncOpenAI`` client, and a blocking `SessionManager` with an
@@ -59,6 +60,11 @@ class Fault:
     """Store the turn in the conversation, then time out (the client never hears)."""
     input_only: bool = False
     """With ``timeout_after_storing``: store only the input (a partial turn)."""
+    lands_later: bool = False
+    """Time out before anything is stored, while the backend carries on: the turn is
+    stored when a later call with ``land_pending`` is served."""
+    land_pending: bool = False
+    """Before answering, store the turn a ``lands_later`` call left in flight."""
     cut_after_events: int | None = None
     """Stream this many events, then drop the connection."""
     end_after_events: int | None = None
@@ -91,6 +97,7 @@ class FakeOpenAI:
         self.faults: list[Fault] = []
         self.reasoning = False
         self.delete_status: int | None = None
+        self._in_flight: list[Any] = []  # stores of ``lands_later`` calls, oldest first
         """Answer ``DELETE /conversations/{id}`` with this error status instead."""
         self._ids = itertools.count(1)
         r = self.router
@@ -299,6 +306,10 @@ class FakeOpenAI:
     def _responses(self, request: httpx.Request) -> httpx.Response:
         body = self._record(request)
         fault = self.faults.pop(0) if self.faults else Fault()
+        if fault.land_pending:
+            for landed in self._in_flight:
+                landed()
+            self._in_flight.clear()
         if fault.status is not None:
             error = {"message": "boom", "type": "server_error", "param": None, "code": None}
             return httpx.Response(
@@ -343,6 +354,9 @@ class FakeOpenAI:
             )
         if fault.timeout_after_storing:
             store()
+            raise httpx.ReadTimeout("timed out", request=request)
+        if fault.lands_later:
+            self._in_flight.append(store)
             raise httpx.ReadTimeout("timed out", request=request)
         if not body.get("stream"):
             store()

@@ -9,11 +9,30 @@ import pytest
 from openai_fake import Fault
 
 import threadline as tl
-from threadline.providers import builtin_provider
+from threadline.providers import TurnRequest, builtin_provider
 from threadline.providers.openai import OpenAIProvider
 
 if TYPE_CHECKING:
     from openai_fake import Flavor
+
+    from threadline.providers.openai import _Plan
+
+
+@pytest.fixture
+def sticky_ambiguity(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Set ``TurnRequest.ambiguous`` once an attempt failed ambiguously, as the core does.
+
+    The core sets it before the next attempt; this stands in for that (and is a no-op
+    beside it), so these tests pin the adapter's side of the contract on their own.
+    """
+    plan = OpenAIProvider._plan
+
+    async def marking(self: OpenAIProvider, request: TurnRequest, *, lost: bool = False) -> _Plan:
+        if request.last_error is not None and request.last_error.ambiguous:
+            request.ambiguous = True
+        return await plan(self, request, lost=lost)
+
+    monkeypatch.setattr(OpenAIProvider, "_plan", marking)
 
 
 async def test_429_with_retry_after_is_retried_once_without_duplicates(
@@ -165,11 +184,131 @@ async def test_a_timeout_before_anything_was_stored_is_sent_again(flavor: Flavor
     ]
 
 
+@pytest.mark.usefixtures("sticky_ambiguity")
+@pytest.mark.parametrize("landed", [True, False], ids=["landed", "not-landed"])
+@pytest.mark.parametrize("how", ["send", "stream"])
+async def test_every_retry_after_an_ambiguous_failure_checks_the_conversation(
+    flavor: Flavor, sleeps: list[float], landed: bool, how: str
+) -> None:
+    """Timeout, then 503, then 503: the 503s are not ambiguous themselves, but the
+    timed-out request may still land, so every later attempt lists the conversation
+    first. Here it lands while the second 503 is served: the fourth attempt finds the
+    turn and sends nothing. Either way the server and the mirror hold it once."""
+    server = flavor.server
+    s = await flavor.create()
+    await s.send("first")
+    conversation = s.native_id
+    server.faults = [
+        Fault(lands_later=True) if landed else Fault(timeout=True),
+        Fault(status=503),
+        Fault(status=503, land_pending=True),
+    ]
+
+    if how == "send":
+        reply = await s.send("second")
+    else:
+        events = await s.stream("second")
+        assert "".join(e.text for e in events if e.type == "text") == "re: second"
+        reply = events[-1].message
+
+    assert reply.text == "re: second"
+    assert len(sleeps) == 3
+    assert len(server.requests("GET", f"/v1/conversations/{conversation}/items")) == 3
+    # The first turn, then attempts 1-3; attempt 4 sends only if nothing landed.
+    assert len(server.response_bodies) == (4 if landed else 5)
+    assert s.native_id == conversation
+    assert [t for _, t in server.texts(conversation)] == [
+        "first",
+        "re: first",
+        "second",
+        "re: second",
+    ]
+    assert [m.text for m in s.messages] == ["first", "re: first", "second", "re: second"]
+    items = server.conversations[conversation]
+    assert reply.provider_id == items[3]["id"]
+    if landed:
+        assert s.messages[2].provider_id == items[2]["id"]
+        assert flavor.events("threadline.native.recovered") == [{"items": 2}]
+    else:
+        assert flavor.events("threadline.native.recovered") == []
+    # And the conversation carries on from there.
+    await s.send("third")
+    assert server.response_bodies[-1]["input"] == [{"role": "user", "content": "third"}]
+    assert [t for _, t in server.texts(conversation)][-2:] == ["third", "re: third"]
+
+
+@pytest.mark.usefixtures("sticky_ambiguity")
+async def test_a_turn_landing_late_in_a_partial_state_moves_to_a_fresh_conversation(
+    flavor: Flavor,
+) -> None:
+    """Timeout, 503, and meanwhile the first request stored only its input: the next
+    check finds the conversation diverged, deletes it and re-seeds; one copy of the
+    turn in the new conversation."""
+    server = flavor.server
+    s = await flavor.create()
+    await s.send("first")
+    old = s.native_id
+    server.faults = [
+        Fault(lands_later=True, input_only=True),
+        Fault(status=503, land_pending=True),
+    ]
+
+    await s.send("second")
+
+    assert s.native_id != old
+    assert old not in server.conversations
+    assert list(server.conversations) == [s.native_id]
+    assert [t for _, t in server.texts(s.native_id)] == [
+        "first",
+        "re: first",
+        "second",
+        "re: second",
+    ]
+    assert flavor.events("threadline.native.reseed") == [{"reason": "diverged", "items": 2}]
+
+
+async def test_a_plain_retry_without_an_ambiguous_attempt_does_not_check(
+    server: object,
+) -> None:
+    """The adapter follows ``TurnRequest.ambiguous``, not just the last error: a retry
+    after a 503 with ``ambiguous`` unset sends at once; with it set, it lists first."""
+    from openai_fake import FakeOpenAI
+
+    assert isinstance(server, FakeOpenAI)
+    provider = OpenAIProvider(client=server.client())
+    first = tl.Message.user("first")
+    request = TurnRequest(
+        session_id="s1", model="gpt-5.5", system=None, mode="native", history=(), input=first
+    )
+    result = await provider.turn(request)
+    history: tuple[tl.Message, ...] = (first, *result.output)
+    busy = tl.ProviderUnavailableError("busy", provider="openai", status_code=503, retryable=True)
+    for ambiguous in (False, True):
+        server.calls.clear()
+        request = TurnRequest(
+            session_id="s1",
+            model="gpt-5.5",
+            system=None,
+            mode="native",
+            history=history,
+            input=tl.Message.user(f"turn {ambiguous}"),
+            native=result.native,
+            attempt=3,
+            last_error=busy,
+            ambiguous=ambiguous,
+        )
+        result = await provider.turn(request)
+        assert [c.method for c in server.calls] == (["GET", "POST"] if ambiguous else ["POST"])
+        history = (*history, request.input, *result.output)
+    await provider.aclose()
+
+
 async def test_a_partial_turn_on_the_server_moves_the_session_to_a_fresh_conversation(
     flavor: Flavor,
 ) -> None:
     """The server stored the input but no reply: that conversation no longer matches
-    the mirror, so the retry re-seeds a new one rather than sending the input twice."""
+    the mirror, so the retry deletes it and re-seeds a new one rather than sending the
+    input twice."""
     server = flavor.server
     s = await flavor.create()
     await s.send("first")
@@ -186,6 +325,42 @@ async def test_a_partial_turn_on_the_server_moves_the_session_to_a_fresh_convers
         "re: second",
     ]
     assert flavor.events("threadline.native.reseed") == [{"reason": "diverged", "items": 2}]
+    # The diverged conversation is deleted on the spot (its own CLIENT span), before
+    # the new one is created.
+    assert old not in server.conversations
+    assert [c.path for c in server.calls if c.method == "DELETE"] == [f"/v1/conversations/{old}"]
+    deleted = server.calls.index(server.requests("DELETE", f"/v1/conversations/{old}")[0])
+    created = server.calls.index(server.requests("POST", "/v1/conversations")[-1])
+    assert deleted < created
+    [span] = flavor.telemetry.spans("delete_conversation")
+    assert span.attributes is not None
+    assert span.attributes["gen_ai.conversation.id"] == s.id
+
+
+async def test_failing_to_delete_a_diverged_conversation_does_not_fail_the_turn(
+    flavor: Flavor, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Deleting the diverged conversation is best effort: a 500 there is logged as a
+    WARNING (no content, no key, no server message) and the turn goes on."""
+    server = flavor.server
+    s = await flavor.create()
+    await s.send("first")
+    old = s.native_id
+    server.faults = [Fault(timeout_after_storing=True, input_only=True)]
+    server.delete_status = 500
+
+    with caplog.at_level("WARNING", logger="threadline.providers.openai"):
+        reply = await s.send("second secret")
+
+    assert reply.text == "re: second secret"
+    assert s.native_id != old and old in server.conversations
+    assert len(server.requests("DELETE", f"/v1/conversations/{old}")) == 1
+    [record] = [r for r in caplog.records if r.name == "threadline.providers.openai"]
+    assert record.levelname == "WARNING"
+    assert "could not delete the diverged conversation" in record.getMessage()
+    assert s.id in record.getMessage()
+    assert "secret" not in caplog.text and "cannot delete now" not in caplog.text
+    assert "sk-" not in caplog.text
 
 
 async def test_401_is_an_authentication_error_that_never_shows_the_key(

@@ -8,7 +8,7 @@ from threadline.providers import _openai_wire as wire
 
 def test_a_plain_user_message_is_the_smallest_form() -> None:
     """A lone text part goes as a string; anything richer as typed content parts."""
-    assert wire.input_items(tl.Message.user("hi")) == [{"role": "user", "content": "hi"}]
+    assert wire.message_items(tl.Message.user("hi")) == [{"role": "user", "content": "hi"}]
     message = tl.Message(
         role="user",
         parts=[
@@ -18,7 +18,7 @@ def test_a_plain_user_message_is_the_smallest_form() -> None:
             tl.FilePart(data=b"%PDF", media_type="application/pdf", filename="a.pdf"),
         ],
     )
-    assert wire.input_items(message) == [
+    assert wire.message_items(message) == [
         {
             "type": "message",
             "role": "user",
@@ -42,7 +42,7 @@ def test_tool_results_become_function_call_outputs() -> None:
         role="tool",
         parts=[tl.ToolResult(call_id="c1", output="ok"), tl.ToolResult(call_id="c2", output=[1])],
     )
-    assert wire.input_items(message) == [
+    assert wire.message_items(message) == [
         {"type": "function_call_output", "call_id": "c1", "output": "ok"},
         {"type": "function_call_output", "call_id": "c2", "output": "[1]"},
     ]

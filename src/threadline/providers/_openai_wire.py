@@ -40,7 +40,6 @@ from ..messages import (
 __all__ = [
     "PROVIDER",
     "history_items",
-    "input_items",
     "is_context_overflow",
     "match_turn",
     "message_items",
@@ -134,11 +133,6 @@ def message_items(message: Message) -> list[Item]:
     if message.role == "system":
         return [{"role": "system", "content": message.text}]
     return [_user_item(message, "user")]
-
-
-def input_items(message: Message) -> list[Item]:
-    """This turn's new input: a user message or tool results."""
-    return message_items(message)
 
 
 def history_items(messages: Iterable[Message]) -> list[Item]:
@@ -273,7 +267,7 @@ def match_turn(
 
     Returns ``(input item id, output items)`` if so, else None.
     """
-    expected = input_items(message)
+    expected = message_items(message)
     k = len(expected)
     if len(newer) <= k:
         return None

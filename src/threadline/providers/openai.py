@@ -14,9 +14,11 @@ Three ways to run a turn, chosen by the session's mode and ``native=``:
 Server-side state is a cache of the mirror. When it may not match (the session was
 restored, forked, imported or handed over, or the server says it is gone) the turn
 re-seeds it: a new conversation filled from the mirror (20 items per call), or, when
-chaining, one request with the whole history. After an ambiguous failure (timeout,
-dropped connection, most 5xx) the retry first reads the conversation's newest items:
-if the turn already landed it is returned as it stands, never sent twice.
+chaining, one request with the whole history. Once an attempt of a turn has failed
+ambiguously (timeout, dropped connection, most 5xx), every later attempt first reads
+the conversation's newest items: if the turn already landed it is returned as it
+stands, never sent twice; if the conversation holds part of a turn it is deleted (best
+effort) and a new one is seeded.
 
 The SDK is imported on first use; a sync ``openai.OpenAI`` client works as well as an
 ``openai.AsyncOpenAI`` one (its calls run in worker threads).
@@ -201,7 +203,7 @@ class OpenAIProvider:
             kwargs["instructions"] = request.system
         if request.tools:
             kwargs["tools"] = wire.tool_params(request.tools)
-        new = wire.input_items(request.input)
+        new = wire.message_items(request.input)
         if request.mode == "local":
             history = wire.history_items(request.history)
             kwargs.update(store=False, input=history + new, include=["reasoning.encrypted_content"])
@@ -219,12 +221,16 @@ class OpenAIProvider:
                 self._reseed_event(request, reason)
             kwargs["input"] = wire.history_items(request.history) + new
             return _Plan(kwargs)
-        if current is not None and request.last_error is not None and request.last_error.ambiguous:
+        if current is not None and request.ambiguous:
+            # Some earlier attempt may have reached the server (even if the latest one
+            # failed plainly, say timeout -> 503): check before sending the turn again.
             recovered = await self._landed(request, current)
             if recovered is not None:
                 return _Plan(kwargs, recovered=recovered)
-            current = self._current(request)  # None if the conversation diverged
-            reason = "diverged"
+            if self._current(request) is None:  # the conversation diverged
+                await self._discard(request, current)
+                current = None
+                reason = "diverged"
         seeded = current is None
         if current is None:
             current = await self._seed(request, reason)
@@ -273,7 +279,7 @@ class OpenAIProvider:
         Returns the turn as the server holds it, or None if it is not there. If the
         conversation holds something else after the mirror's last item (a partial
         turn, an unknown anchor) it can no longer be trusted: ``request.native`` is
-        cleared so the caller re-seeds.
+        cleared so the caller deletes it and re-seeds.
         """
         client, call = self._ready()
         assert current.handle is not None
@@ -316,6 +322,26 @@ class OpenAIProvider:
             input_provider_id=input_id,
             finish_reasons=wire.finish_reasons("completed", None, reply),
         )
+
+    async def _discard(self, request: TurnRequest, diverged: NativeState) -> None:
+        """Delete a conversation the session stops using because it diverged, best effort.
+
+        It holds a partial or unknown turn the mirror does not, and nothing will
+        continue it. Failing to delete it must not fail the turn: it is logged (no
+        content, no keys) and left to OpenAI's retention.
+        """
+        client, call = self._ready()
+        try:
+            with request.hooks.server_call("delete_conversation"):
+                await call(client.conversations.delete, diverged.handle)
+        except self._sdk.NotFoundError:
+            return  # already gone
+        except self._sdk.OpenAIError as exc:
+            logger.warning(
+                "could not delete the diverged conversation of session %s: %s",
+                request.session_id,
+                type(self._error(exc)).__name__,
+            )
 
     # -- results -------------------------------------------------------------------
 
