@@ -13,7 +13,7 @@ from ._retry import RetryPolicy
 from ._session import AsyncConversationSession, ForkOptions, as_tools
 from ._telemetry import Telemetry
 from ._transfer import read_document
-from .errors import ConcurrencyError, ConfigurationError, ProviderError, ValidationError
+from .errors import ConcurrencyError, ConfigurationError, ValidationError
 from .messages import (
     Message,
     SessionInfo,
@@ -67,6 +67,18 @@ def _check_metadata(metadata: dict[str, Any] | None) -> dict[str, Any]:
     if size > _MAX_METADATA_BYTES:
         raise ValidationError(f"metadata is {size} bytes; the limit is {_MAX_METADATA_BYTES}")
     return metadata
+
+
+def _mode_for(provider: Provider, mode: str | None) -> Mode:
+    """The session mode: as asked, checked against what the provider can do; by
+    default native where the provider keeps server-side state, else local."""
+    if mode is None:
+        return "native" if provider.capabilities.native_state else "local"
+    if mode not in ("native", "local"):
+        raise ValidationError(f"mode must be 'native' or 'local', not {mode!r}")
+    if mode == "native" and not provider.capabilities.native_state:
+        raise ConfigurationError(f"provider {provider.name!r} keeps no server-side state")
+    return "native" if mode == "native" else "local"
 
 
 def _user(user: str | None) -> str | None:
@@ -138,12 +150,7 @@ class AsyncSessionManager:
         server-side state, else ``local``."""
         with self.telemetry.operation("create") as span:
             impl = self.provider(provider)
-            if mode is None:
-                mode = "native" if impl.capabilities.native_state else "local"
-            elif mode not in ("native", "local"):
-                raise ValidationError(f"mode must be 'native' or 'local', not {mode!r}")
-            elif mode == "native" and not impl.capabilities.native_state:
-                raise ConfigurationError(f"provider {provider!r} keeps no server-side state")
+            mode = _mode_for(impl, mode)
             ttl = ttl if ttl is not None else self.default_ttl
             if ttl is not None and ttl.total_seconds() <= 0:
                 raise ValidationError("ttl must be positive")
@@ -176,7 +183,8 @@ class AsyncSessionManager:
             span.set_attribute("gen_ai.conversation.id", session_id)
             with self.telemetry.store_step(span, "get"):
                 record = await self.store.get(session_id, user=_user(user), now=utcnow())
-                history = await self.store.read_messages(session_id)
+                # Only the messages this version holds (a turn may commit in between).
+                history = await self.store.read_messages(session_id, limit=record.message_count)
             self.telemetry.annotate(span, record)
             return self._session(record, history)
 
@@ -230,10 +238,12 @@ class AsyncSessionManager:
             await self._delete_record(record)
 
     async def _delete_record(self, record: SessionRecord) -> bool:
+        # Local data first: a slow or failing provider must never keep it alive.
+        with self.telemetry.store_step(None, "delete"):
+            removed = await self.store.delete(record.id, user=None)
         if record.native is not None:
             await self.discard_native(record.native, record.id)
-        with self.telemetry.store_step(None, "delete"):
-            return await self.store.delete(record.id, user=None)
+        return removed
 
     async def discard_native(self, native: NativeState, session_id: str) -> None:
         """Delete server-side state the mirror no longer uses, best effort.
@@ -247,7 +257,7 @@ class AsyncSessionManager:
             if provider.capabilities.delete_native:
                 with self.telemetry.server_call(provider, "delete_conversation", session_id):
                     await provider.delete_native(native)
-        except (ProviderError, ConfigurationError) as exc:
+        except Exception as exc:
             logger.warning(
                 "could not delete server-side state of session %s (%s): %s",
                 session_id,
@@ -284,8 +294,11 @@ class AsyncSessionManager:
         with self.telemetry.operation("cleanup_expired") as span:
             removed = 0
             while batch := await self.store.expired(utcnow()):
-                for record in batch:
-                    removed += await self._delete_record(record)
+                for session_id, record in batch:
+                    if record is None:
+                        removed += await self.store.delete(session_id, user=None)
+                    else:
+                        removed += await self._delete_record(record)
             span.set_attribute("threadline.sessions.removed", removed)
             return removed
 
@@ -308,10 +321,8 @@ class AsyncSessionManager:
                 model = parent.model
             else:
                 model = impl.default_model
-            mode = options.get("mode") or (
-                parent.mode
-                if provider == parent.provider
-                else ("native" if impl.capabilities.native_state else "local")
+            mode = _mode_for(
+                impl, options.get("mode") or (parent.mode if provider == parent.provider else None)
             )
             now = utcnow()
             metadata = {**parent.metadata, **options.get("metadata", {})}

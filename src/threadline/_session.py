@@ -9,9 +9,12 @@ A turn is committed once, after the provider answered: input and reply together.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
+
+from pydantic import ValidationError as PydanticValidationError
 
 from . import _lifecycle
 from ._records import Mode, SessionRecord
@@ -21,6 +24,7 @@ from .errors import (
     ConcurrencyError,
     ProviderError,
     SessionExpiredError,
+    SessionNotFoundError,
     ValidationError,
 )
 from .messages import (
@@ -41,6 +45,8 @@ if TYPE_CHECKING:
 
     from ._manager import AsyncSessionManager
 
+logger = logging.getLogger("threadline")
+
 MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 
 ToolsArg = Sequence[Tool | dict[str, Any]] | None
@@ -58,7 +64,10 @@ class ForkOptions(TypedDict, total=False):
 def as_tools(tools: ToolsArg) -> list[Tool] | None:
     if tools is None:
         return None
-    return [t if isinstance(t, Tool) else Tool.model_validate(t) for t in tools]
+    try:
+        return [t if isinstance(t, Tool) else Tool.model_validate(t) for t in tools]
+    except PydanticValidationError as exc:
+        raise ValidationError(f"not a tool definition: {exc.errors()[0]['msg']}") from exc
 
 
 class AsyncConversationSession:
@@ -73,6 +82,8 @@ class AsyncConversationSession:
         # Turns and writes on one session object run one at a time. Not anyio.Lock:
         # the blocking facade steps a stream from a new task each time.
         self._lock = asyncio.Lock()
+        self._stream_task: asyncio.Task[Any] | None = None
+        self._deleted = False
 
     # -- reading -------------------------------------------------------------------
 
@@ -177,12 +188,16 @@ class AsyncConversationSession:
         async with self._lock:
             store = self._manager.store
             record = await store.get(self.id, user=None, now=utcnow())
-            self._history = await store.read_messages(self.id)
+            # Only the messages this version holds: a turn committed between the two
+            # reads must not make the history longer than the record says.
+            self._history = await store.read_messages(self.id, limit=record.message_count)
             self._record = record
 
     # -- writing -------------------------------------------------------------------
 
     def _check_writable(self, operation: str) -> None:
+        if self._deleted:
+            raise SessionNotFoundError(self.id)
         if self._record.is_expired(utcnow()):
             raise SessionExpiredError(self.id)
         if operation in ("send", "stream"):
@@ -266,7 +281,7 @@ class AsyncConversationSession:
             history=tuple(self._history),
             input=message,
             native=record.native,
-            tools=as_tools(tools) or record.tools,
+            tools=record.tools if tools is None else as_tools(tools) or [],
             options=options,
         )
 
@@ -274,53 +289,114 @@ class AsyncConversationSession:
         message = request.input
         if result.input_provider_id is not None:
             message = message.model_copy(update={"provider_id": result.input_provider_id})
-        appended = [message, *result.output]
-        try:
-            await self._commit(
-                span,
-                append=appended,
-                usage=self._record.usage + result.usage,
-                native=result.native,
-            )
-        except ConcurrencyError:
-            # Another writer won the race after our turn reached the server.
-            await self._manager.forget_native(self.id, result.native, span)
-            raise
+        await self._commit(
+            span,
+            append=[message, *result.output],
+            usage=self._record.usage + result.usage,
+            native=result.native,
+        )
         return result.output[-1]
 
-    async def _after_failure(self, span: Span, exc: ProviderError) -> None:
-        # The request may have reached the server (timeout, dropped connection): its
-        # copy may hold a turn the mirror does not, so stop trusting it.
-        if exc.ambiguous and self._record.native is not None:
-            await self._commit(span, native=None)
-            span.add_event("threadline.native.invalidated", {"reason": "ambiguous_failure"})
+    async def _abandon_turn(
+        self,
+        span: Span,
+        request: TurnRequest,
+        exc: BaseException,
+        result: TurnResult | None,
+    ) -> None:
+        """A turn that reached the provider will not be mirrored: tidy server-side state.
+
+        The server may hold (part of) the turn when a request may have got there: an
+        ambiguous provider error on any attempt, or an interruption after sending
+        (abandoned stream, cancellation, Ctrl-C, a failed commit). The session then
+        stops using its server-side copy and deletes it; the next turn re-seeds from
+        the mirror. Errors that say the request was refused (401, 400, 429) keep it.
+        Server-side state created during this turn is deleted in any case. Nothing
+        here may hide the original error.
+        """
+        stored = self._record.native
+        created = {
+            n.handle: n
+            for n in (request.native, result.native if result is not None else None)
+            if n is not None
+            and n.handle is not None
+            and (stored is None or n.handle != stored.handle)
+        }
+        try:
+            if isinstance(exc, ConcurrencyError):
+                # Another writer won the commit race after our turn reached the server.
+                if result is not None:
+                    await self._manager.forget_native(self.id, result.native, span)
+            elif stored is not None and (
+                not isinstance(exc, ProviderError) or exc.ambiguous or request.ambiguous
+            ):
+                reason = "ambiguous_failure" if isinstance(exc, ProviderError) else "interrupted"
+                try:
+                    await self._commit(span, native=None)
+                except ConcurrencyError:
+                    await self._manager.forget_native(self.id, stored, span)
+                span.add_event("threadline.native.invalidated", {"reason": reason})
+            for native in created.values():
+                await self._manager.discard_native(native, self.id)
+        except Exception as cleanup:  # the caller must see the turn's own error
+            logger.warning(
+                "could not tidy server-side state of session %s after a failed turn: %s",
+                self.id,
+                type(cleanup).__name__,
+            )
+
+    async def _guarded(
+        self, span: Span, request: TurnRequest, exc: BaseException, result: TurnResult | None
+    ) -> None:
+        # Shielded: a cancelled turn still tidies up (in the background if need be).
+        await asyncio.shield(self._abandon_turn(span, request, exc, result))
+
+    @staticmethod
+    def _attempt(request: TurnRequest, number: int, last: ProviderError | None) -> None:
+        request.attempt, request.last_error = number, last
+        if last is not None and last.ambiguous:
+            request.ambiguous = True  # stays set: later errors do not undo it
+
+    def _no_reentry(self, operation: str) -> None:
+        # A stream holds the session until it ends. Sending from inside the loop that
+        # reads it would wait for itself forever: refuse instead. (An async generator
+        # left with `break` stays open until closed, so close it: `await ev.aclose()`
+        # or `async with contextlib.aclosing(s.stream(...)) as ev`.)
+        if self._stream_task is not None and self._stream_task is asyncio.current_task():
+            raise ValidationError(
+                f"cannot {operation} while a stream of this session is open in this task;"
+                " finish the stream, or close it (await stream.aclose()) first"
+            )
 
     async def send(self, content: SendInput, *, tools: ToolsArg = None, **options: Any) -> Message:
         """Send one user message (or tool results) and return the assistant's reply.
 
-        ``tools`` replaces the session's tools for this turn; ``options`` (such as
-        ``temperature`` or ``max_output_tokens``) go to the provider as they are.
+        ``tools`` replaces the session's tools for this turn (``[]`` offers none);
+        ``options`` (such as ``temperature`` or ``max_output_tokens``) go to the
+        provider as they are.
         """
         message = to_input_message(content)
+        self._no_reentry("send")
         telemetry = self._manager.telemetry
         async with self._lock:
             with telemetry.operation("send", self._record) as span:
                 self._check_writable("send")
                 provider = self._manager.provider(self.provider)
                 request = self._request(message, tools, options)
-                with telemetry.model_call(provider, request) as call:
+                result: TurnResult | None = None
+                try:
+                    with telemetry.model_call(provider, request) as call:
 
-                    async def attempt(number: int, last: ProviderError | None) -> TurnResult:
-                        request.attempt, request.last_error = number, last
-                        return await provider.turn(request)
+                        async def attempt(number: int, last: ProviderError | None) -> TurnResult:
+                            self._attempt(request, number, last)
+                            return await provider.turn(request)
 
-                    try:
                         result = await call_with_retry(self._manager.retry, attempt, call.retry)
-                    except ProviderError as exc:
-                        await self._after_failure(span, exc)
-                        raise
-                    call.finish(result)
-                return await self._commit_turn(span, request, result)
+                        call.finish(result)
+                    return await self._commit_turn(span, request, result)
+                except BaseException as exc:
+                    await self._guarded(span, request, exc, result)
+                    raise
 
     async def stream(
         self, content: SendInput, *, tools: ToolsArg = None, **options: Any
@@ -329,43 +405,56 @@ class AsyncConversationSession:
 
         Events: ``text`` pieces, ``tool_call`` parts, then ``done`` carrying the
         mirrored reply. The turn is mirrored only once it is complete: a stream that
-        breaks off, or that the caller abandons, leaves the mirror as it was.
+        breaks off, or that the caller abandons, leaves the mirror as it was (and the
+        provider's copy, which may hold part of it, is dropped and re-seeded).
         """
         message = to_input_message(content)
+        self._no_reentry("stream")
         telemetry = self._manager.telemetry
         async with self._lock:
-            with telemetry.operation("stream", self._record, attach=False) as span:
-                self._check_writable("stream")
-                provider = self._manager.provider(self.provider)
-                request = self._request(message, tools, options)
-                with telemetry.model_call(provider, request, parent=span) as call:
-
-                    async def first(
-                        number: int, last: ProviderError | None
-                    ) -> tuple[AsyncIterator[StreamEvent | TurnResult], StreamEvent | TurnResult]:
-                        # Retries apply until the first event: after that the caller
-                        # has seen output, and a retry would show it twice.
-                        request.attempt, request.last_error = number, last
-                        events = provider.stream(request)
-                        with call.active():
-                            return events, await _next(events, provider.name)
-
-                    events, item = None, None
+            self._stream_task = asyncio.current_task()
+            try:
+                with telemetry.operation("stream", self._record, attach=False) as span:
+                    self._check_writable("stream")
+                    provider = self._manager.provider(self.provider)
+                    request = self._request(message, tools, options)
+                    result: TurnResult | None = None
+                    events: AsyncIterator[StreamEvent | TurnResult] | None = None
                     try:
-                        events, item = await call_with_retry(self._manager.retry, first, call.retry)
-                        while not isinstance(item, TurnResult):
-                            yield item
-                            with call.active():
-                                item = await _next(events, provider.name)
-                    except ProviderError as exc:
-                        await self._after_failure(span, exc)
+                        with telemetry.model_call(provider, request, parent=span) as call:
+
+                            async def first(
+                                number: int, last: ProviderError | None
+                            ) -> tuple[
+                                AsyncIterator[StreamEvent | TurnResult], StreamEvent | TurnResult
+                            ]:
+                                # Retries apply until the first event: after that the
+                                # caller has seen output, and a retry would show it twice.
+                                self._attempt(request, number, last)
+                                opened = provider.stream(request)
+                                with call.active():
+                                    return opened, await _next(opened, provider.name)
+
+                            opened, item = await call_with_retry(
+                                self._manager.retry, first, call.retry
+                            )
+                            events = opened
+                            while not isinstance(item, TurnResult):
+                                yield item
+                                with call.active():
+                                    item = await _next(opened, provider.name)
+                            result = item
+                            call.finish(result)
+                        reply = await self._commit_turn(span, request, result)
+                    except BaseException as exc:
+                        await self._guarded(span, request, exc, result)
                         raise
                     finally:
                         if events is not None and hasattr(events, "aclose"):
                             await events.aclose()
-                    call.finish(item)
-                reply = await self._commit_turn(span, request, item)
-                yield StreamEvent(type="done", message=reply)
+                    yield StreamEvent(type="done", message=reply)
+            finally:
+                self._stream_task = None
 
     # -- history -------------------------------------------------------------------
 
@@ -421,6 +510,7 @@ class AsyncConversationSession:
         async with self._lock:
             with self._manager.telemetry.operation("delete", self._record):
                 await self._manager._delete_record(self._record)
+                self._deleted = True
 
 
 async def _next(

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar, Unpack
 from ._manager import AsyncSessionManager, CreateOptions, ListOptions
 from ._records import Mode
 from ._session import AsyncConversationSession, ForkOptions, ToolsArg
+from .errors import ValidationError
 from .messages import Checkpoint, Message, SendInput, SessionInfo, SessionStatus, Tool, Usage
 from .providers.base import StreamEvent
 from .stores.base import Page, Store
@@ -39,7 +40,15 @@ class _Loop:
         self._stop = weakref.finalize(self, manager.__exit__, None, None, None)
 
     def run(self, fn: Callable[..., Awaitable[T]], *args: Any, **kwargs: Any) -> T:
-        return self.portal.call(lambda: fn(*args, **kwargs))
+        future: Future[T] = self.portal.start_task_soon(lambda: fn(*args, **kwargs))
+        try:
+            return future.result()
+        except BaseException:
+            # Interrupted (Ctrl-C) while the call runs on the loop thread: cancel it there
+            # rather than let it finish unseen in the background.
+            if not future.done():
+                future.cancel()
+            raise
 
     def close(self) -> None:
         self._stop()
@@ -52,6 +61,7 @@ class ConversationSession:
     def __init__(self, loop: _Loop, session: AsyncConversationSession) -> None:
         self._loop = loop
         self._async = session
+        self._stream_thread: int | None = None
 
     # Reading: plain attribute access on the async session's in-memory state.
     id = property(lambda self: self._async.id)
@@ -123,14 +133,26 @@ class ConversationSession:
         return self._async._repr_html_()
 
     # Everything else: one call on the loop thread.
+    def _no_reentry(self, operation: str) -> None:
+        # A stream holds the session until it ends; a send from inside the loop that
+        # reads it (same thread) would wait for itself forever.
+        if self._stream_thread == threading.get_ident():
+            raise ValidationError(
+                f"cannot {operation} while a stream of this session is open in the same"
+                " thread: finish (or close) the stream first"
+            )
+
     def send(self, content: SendInput, *, tools: ToolsArg = None, **options: Any) -> Message:
+        self._no_reentry("send")
         return self._loop.run(self._async.send, content, tools=tools, **options)
 
     def stream(
         self, content: SendInput, *, tools: ToolsArg = None, **options: Any
     ) -> Iterator[StreamEvent]:
+        self._no_reentry("stream")
         events = self._async.stream(content, tools=tools, **options)
         pending: Future[StreamEvent] | None = None
+        self._stream_thread = threading.get_ident()
         step_over = threading.Event()
 
         async def step() -> StreamEvent:
@@ -156,6 +178,7 @@ class ConversationSession:
                 # because the generator is still running.
                 pending.cancel()
                 step_over.wait(timeout=30)
+            self._stream_thread = None
             self._loop.run(events.aclose)  # type: ignore[attr-defined]
 
     def refresh(self) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -23,6 +23,7 @@ from pydantic import (
     field_serializer,
     field_validator,
 )
+from pydantic import ValidationError as PydanticValidationError
 
 from ._ids import new_id
 from .errors import ValidationError
@@ -294,15 +295,19 @@ def to_input_message(content: SendInput) -> Message:
             raise ValidationError(f"send() takes user or tool messages, not {content.role!r}")
         message = content
     else:
+        # A single part may come as a model or as a plain dict.
         items: Sequence[object] = (
-            [content] if isinstance(content, str | BaseModel) else list(content)
+            [content] if isinstance(content, str | BaseModel | Mapping) else list(content)
         )
         parts: list[Part] = []
         for item in items:
             if isinstance(item, str):
                 parts.append(TextPart(text=item))
-            elif isinstance(item, dict):
-                parts.extend(_parts_adapter.validate_python([item]))
+            elif isinstance(item, Mapping):
+                try:
+                    parts.extend(_parts_adapter.validate_python([item]))
+                except PydanticValidationError as exc:
+                    raise ValidationError(f"not a message part: {exc.errors()[0]['msg']}") from exc
             elif isinstance(
                 item, TextPart | ImagePart | FilePart | ToolCallPart | ToolResult | ProviderPart
             ):

@@ -15,25 +15,6 @@ from threadline.providers.openai import OpenAIProvider
 if TYPE_CHECKING:
     from openai_fake import Flavor
 
-    from threadline.providers.openai import _Plan
-
-
-@pytest.fixture
-def sticky_ambiguity(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Set ``TurnRequest.ambiguous`` once an attempt failed ambiguously, as the core does.
-
-    The core sets it before the next attempt; this stands in for that (and is a no-op
-    beside it), so these tests pin the adapter's side of the contract on their own.
-    """
-    plan = OpenAIProvider._plan
-
-    async def marking(self: OpenAIProvider, request: TurnRequest, *, lost: bool = False) -> _Plan:
-        if request.last_error is not None and request.last_error.ambiguous:
-            request.ambiguous = True
-        return await plan(self, request, lost=lost)
-
-    monkeypatch.setattr(OpenAIProvider, "_plan", marking)
-
 
 async def test_429_with_retry_after_is_retried_once_without_duplicates(
     flavor: Flavor, sleeps: list[float]
@@ -184,7 +165,6 @@ async def test_a_timeout_before_anything_was_stored_is_sent_again(flavor: Flavor
     ]
 
 
-@pytest.mark.usefixtures("sticky_ambiguity")
 @pytest.mark.parametrize("landed", [True, False], ids=["landed", "not-landed"])
 @pytest.mark.parametrize("how", ["send", "stream"])
 async def test_every_retry_after_an_ambiguous_failure_checks_the_conversation(
@@ -237,7 +217,6 @@ async def test_every_retry_after_an_ambiguous_failure_checks_the_conversation(
     assert [t for _, t in server.texts(conversation)][-2:] == ["third", "re: third"]
 
 
-@pytest.mark.usefixtures("sticky_ambiguity")
 async def test_a_turn_landing_late_in_a_partial_state_moves_to_a_fresh_conversation(
     flavor: Flavor,
 ) -> None:

@@ -11,6 +11,7 @@ import pytest
 import threadline as tl
 from threadline import _session
 from threadline.providers import EchoProvider
+from threadline.providers.base import TurnRequest, TurnResult
 
 
 def _rate_limited() -> tl.RateLimitError:
@@ -59,13 +60,26 @@ def test_orphaned_turn_invalidates_shared_native_state(sqlite_url: str) -> None:
         ]
 
 
-async def test_twenty_concurrent_sends_stay_paired(amanager: tl.AsyncSessionManager) -> None:
+class YieldingEcho(EchoProvider):
+    """Echo that gives the event loop away mid-turn, as a real network call does."""
+
+    async def turn(self, request: TurnRequest) -> TurnResult:
+        await asyncio.sleep(0)
+        result = await super().turn(request)
+        await asyncio.sleep(0)
+        return result
+
+
+async def test_twenty_concurrent_sends_stay_paired(store_url: str) -> None:
     """Sends on one session object are serialized: each user message is followed by
-    its own reply, and nothing is lost."""
-    s = await amanager.create()
+    its own reply, nothing is lost, and every turn sees all the turns before it."""
+    amanager = tl.AsyncSessionManager(store_url, providers=[YieldingEcho()])
+    s = await amanager.create(mode="local")
     texts = [f"message {i}" for i in range(20)]
     replies = await asyncio.gather(*(s.send(t) for t in texts))
     assert [r.text for r in replies] == [f"echo: {t}" for t in texts]
+    # Local mode sends the whole history: turn k sees k earlier pairs of 2 + 3 words.
+    assert [r.usage.input_tokens for r in replies if r.usage] == [5 * k + 2 for k in range(20)]
     history = (await amanager.get(s.id)).messages
     assert len(history) == 40
     for user, reply in zip(history[::2], history[1::2], strict=True):
@@ -73,6 +87,7 @@ async def test_twenty_concurrent_sends_stay_paired(amanager: tl.AsyncSessionMana
         assert reply.role == "assistant"
         assert reply.text == f"echo: {user.text}"
     assert s.version == 21
+    await amanager.close()
 
 
 def test_ownership_is_enforced(manager: tl.SessionManager) -> None:

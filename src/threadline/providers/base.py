@@ -90,8 +90,11 @@ class TurnRequest:
     attempt: int = 1
     """1 for the first try; higher on retries."""
     last_error: ProviderError | None = None
-    """Why the previous attempt failed. If it was ``ambiguous`` the server may already
-    hold the turn: check before sending again."""
+    """Why the previous attempt failed."""
+    ambiguous: bool = False
+    """Some earlier attempt of this turn failed ambiguously (it may have reached the
+    server): the server may already hold the turn, so check before sending again. It
+    stays set for the rest of the turn, whatever later attempts fail with."""
 
     def native_for(self, provider: str) -> NativeState | None:
         """The cached server-side state if it still matches the mirror, else None."""

@@ -91,8 +91,11 @@ class Store(Protocol):
         """Remove a session and its messages; False if there was none to remove."""
         ...
 
-    async def expired(self, now: datetime, limit: int = 500) -> list[SessionRecord]:
-        """Sessions whose ``expires_at`` has passed, oldest expiry first."""
+    async def expired(
+        self, now: datetime, limit: int = 500
+    ) -> list[tuple[str, SessionRecord | None]]:
+        """Ids of sessions whose ``expires_at`` has passed, oldest expiry first, each
+        with its record (None if the record is too damaged to read: it still goes)."""
         ...
 
     async def close(self) -> None:

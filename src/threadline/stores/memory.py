@@ -108,11 +108,13 @@ class MemoryStore:
             del self._messages[session_id]
             return True
 
-    async def expired(self, now: datetime, limit: int = 500) -> list[SessionRecord]:
+    async def expired(
+        self, now: datetime, limit: int = 500
+    ) -> list[tuple[str, SessionRecord | None]]:
         with self._lock:
             found = [r for r in self._records.values() if r.is_expired(now)]
         found.sort(key=lambda r: (r.expires_at, r.id))
-        return found[:limit]
+        return [(r.id, r) for r in found[:limit]]
 
     async def close(self) -> None:
         return None

@@ -12,6 +12,7 @@ afford any blocking in its loop should use the Postgres store.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -35,17 +36,16 @@ from ..messages import Message, SessionStatus, messages_from_json
 from ._sqlite_migrations import migrate
 from .base import Page, SessionPage, SessionQuery, decode_cursor, encode_cursor, to_micros
 
+logger = logging.getLogger("threadline")
+
 _SYNC_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
-# The columns `_row` lists, in its order, for a commit's compare-and-set.
-_UPDATE_ALL = (
-    "UPDATE sessions SET user_id = ?, provider = ?, status = ?, version = ?, created_us = ?,"
-    " updated_us = ?, expires_us = ?, message_count = ?, data = ? WHERE id = ? AND version = ?"
-)
-_UPDATE_HOT = (
+# A commit rewrites what a turn or a status change can change. Owner, provider and
+# creation time never change after create(); leaving them out of SET spares SQLite
+# rewriting the index they key (one page less to write and fsync per turn).
+_UPDATE = (
     "UPDATE sessions SET status = ?, version = ?, updated_us = ?, expires_us = ?,"
     " message_count = ?, data = ? WHERE id = ? AND version = ?"
-    " AND user_id IS ? AND provider = ? AND created_us = ?"
 )
 
 
@@ -123,12 +123,36 @@ class SQLiteStore:
                     f"SQLite store {self.path} failed on {what}: {exc}", session_id=session_id
                 ) from exc
 
+    @contextmanager
+    def _transaction(self, session_id: str | None) -> Iterator[sqlite3.Connection]:
+        """One write transaction: committed if the body returns, else rolled back,
+        including when COMMIT itself fails (the connection never stays inside it)."""
+        with self._guard(session_id) as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+
+    def _parse(self, rows: list[tuple[str, str]]) -> list[SessionRecord]:
+        """Records of many rows; a corrupt one is skipped (and logged by id) so that
+        one damaged session cannot hide every other session from a listing."""
+        records = []
+        for session_id, data in rows:
+            try:
+                records.append(self._record(session_id, data))
+            except StoreError:
+                logger.warning("skipping corrupt session row %s in %s", session_id, self.path)
+        return records
+
     # -- protocol ------------------------------------------------------------------
 
     async def create(self, record: SessionRecord, messages: Sequence[Message] = ()) -> None:
         row = self._row(record)
-        with self._guard(record.id) as db:
-            db.execute("BEGIN IMMEDIATE")
+        with self._transaction(record.id) as db:
             try:
                 db.execute(
                     "INSERT INTO sessions (user_id, provider, status, version, created_us,"
@@ -136,18 +160,13 @@ class SQLiteStore:
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     row,
                 )
-                if messages:
-                    db.executemany(
-                        "INSERT INTO messages (session_id, seq, data) VALUES (?, ?, ?)",
-                        [(record.id, i, m.model_dump_json()) for i, m in enumerate(messages)],
-                    )
             except sqlite3.IntegrityError as exc:
-                db.execute("ROLLBACK")
                 raise ValidationError(f"session id {record.id!r} is already taken") from exc
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+            if messages:
+                db.executemany(
+                    "INSERT INTO messages (session_id, seq, data) VALUES (?, ?, ?)",
+                    [(record.id, i, m.model_dump_json()) for i, m in enumerate(messages)],
+                )
 
     async def get(self, session_id: str, *, user: str | None, now: datetime) -> SessionRecord:
         sql = "SELECT data, expires_us IS NOT NULL AND expires_us <= ? FROM sessions WHERE id = ?"
@@ -171,45 +190,36 @@ class SQLiteStore:
         append: Sequence[Message] = (),
         keep: int | None = None,
     ) -> None:
-        row = self._row(record)
-        with self._guard(record.id) as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                # Owner, provider and creation time never change in a turn. Leaving them
-                # out of SET spares SQLite rewriting the index they key (one page less to
-                # write and fsync per commit); the WHERE makes sure they really are equal,
-                # and the full statement covers the commit where one is not.
-                cursor = db.execute(
-                    _UPDATE_HOT, (*row[2:4], *row[5:], expected_version, *row[:2], row[4])
+        expires = None if record.expires_at is None else to_micros(record.expires_at)
+        values = (
+            record.status.value,
+            record.version,
+            to_micros(record.updated_at),
+            expires,
+            record.message_count,
+            record.model_dump_json(),
+            record.id,
+            expected_version,
+        )
+        with self._transaction(record.id) as db:
+            if db.execute(_UPDATE, values).rowcount != 1:
+                if db.execute("SELECT 1 FROM sessions WHERE id = ?", (record.id,)).fetchone():
+                    raise ConcurrencyError(record.id, expected_version)
+                raise SessionNotFoundError(record.id)
+            if keep is not None:
+                db.execute(
+                    "DELETE FROM messages WHERE session_id = ? AND seq >= ?", (record.id, keep)
                 )
-                if cursor.rowcount != 1:
-                    cursor = db.execute(_UPDATE_ALL, (*row, expected_version))
-                if cursor.rowcount != 1:
-                    exists = db.execute(
-                        "SELECT 1 FROM sessions WHERE id = ?", (record.id,)
-                    ).fetchone()
-                    if exists:
-                        raise ConcurrencyError(record.id, expected_version)
-                    raise SessionNotFoundError(record.id)
+            if append:
                 start = record.message_count - len(append)
-                if keep is not None:
-                    db.execute(
-                        "DELETE FROM messages WHERE session_id = ? AND seq >= ?",
-                        (record.id, keep),
-                    )
-                if append:
+                try:
                     db.executemany(
                         "INSERT INTO messages (session_id, seq, data) VALUES (?, ?, ?)",
                         [(record.id, start + i, m.model_dump_json()) for i, m in enumerate(append)],
                     )
-            except sqlite3.IntegrityError as exc:
-                db.execute("ROLLBACK")
-                # A message slot already taken means another writer got there first.
-                raise ConcurrencyError(record.id, expected_version) from exc
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+                except sqlite3.IntegrityError as exc:
+                    # A message slot already taken means another writer got there first.
+                    raise ConcurrencyError(record.id, expected_version) from exc
 
     async def read_messages(
         self, session_id: str, *, after: int = 0, limit: int | None = None
@@ -257,7 +267,7 @@ class SQLiteStore:
         params.append(query.limit + 1)
         with self._guard(None) as db:
             rows = db.execute(sql, params).fetchall()
-        page = Page[SessionRecord](self._record(r[0], r[1]) for r in rows[: query.limit])
+        page = Page[SessionRecord](self._parse([(r[0], r[1]) for r in rows[: query.limit]]))
         if len(rows) > query.limit:
             last = rows[query.limit - 1]
             page.next_cursor = encode_cursor(last[2], last[0])
@@ -269,26 +279,28 @@ class SQLiteStore:
         if user is not None:
             sql += " AND user_id = ?"
             params.append(user)
-        with self._guard(session_id) as db:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                removed = db.execute(sql, params).rowcount
-                if removed:
-                    db.execute("DELETE FROM messages WHERE session_id = ?", (session_id,))
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+        with self._transaction(session_id) as db:
+            removed = db.execute(sql, params).rowcount
+            if removed:
+                db.execute("DELETE FROM messages WHERE session_id = ?", (session_id,))
         return removed > 0
 
-    async def expired(self, now: datetime, limit: int = 500) -> list[SessionRecord]:
+    async def expired(
+        self, now: datetime, limit: int = 500
+    ) -> list[tuple[str, SessionRecord | None]]:
         with self._guard(None) as db:
             rows = db.execute(
                 "SELECT id, data FROM sessions WHERE expires_us IS NOT NULL AND expires_us <= ?"
                 " ORDER BY expires_us, id LIMIT ?",
                 (to_micros(now), limit),
             ).fetchall()
-        return [self._record(r[0], r[1]) for r in rows]
+        expired: list[tuple[str, SessionRecord | None]] = []
+        for session_id, data in rows:
+            try:
+                expired.append((session_id, self._record(session_id, data)))
+            except StoreError:
+                expired.append((session_id, None))  # corrupt, but still to be removed
+        return expired
 
     async def close(self) -> None:
         with self._lock:
