@@ -22,8 +22,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# pytest exits 5 when it collected no tests: say so, and fail like any other failure.
 pytest: $(STAMP)
-	$(BIN)/pytest -q
+	@$(BIN)/pytest -q; status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make: pytest collected no tests" >&2; fi; \
+	exit $$status
 
 test: lint typecheck pytest
 

@@ -436,3 +436,44 @@ def test_a_client_of_the_wrong_kind_is_refused() -> None:
 def test_an_unknown_native_kind_is_refused() -> None:
     with pytest.raises(tl.ValidationError):
         OpenAIProvider(native="threads")  # type: ignore[arg-type]
+
+
+async def test_a_conversation_gone_during_the_landed_check_is_re_seeded(server: object) -> None:
+    """After an ambiguous failure the retry lists the conversation; if the server says
+    it no longer exists, the turn cannot be in it: a new one is seeded and the turn
+    goes through instead of failing."""
+    from openai_fake import FakeOpenAI
+
+    assert isinstance(server, FakeOpenAI)
+    provider = OpenAIProvider(client=server.client())
+    first = tl.Message.user("first")
+    request = TurnRequest(
+        session_id="s1", model="gpt-5.5", system=None, mode="native", history=(), input=first
+    )
+    result = await provider.turn(request)
+    assert result.native is not None
+    gone = result.native.handle
+    del server.conversations[gone]  # expired on the server while we retried
+    timeout = tl.ProviderUnavailableError("timed out", provider="openai", ambiguous=True)
+    retry = TurnRequest(
+        session_id="s1",
+        model="gpt-5.5",
+        system=None,
+        mode="native",
+        history=(first, *result.output),
+        input=tl.Message.user("second"),
+        native=result.native,
+        attempt=2,
+        last_error=timeout,
+        ambiguous=True,
+    )
+    again = await provider.turn(retry)
+    assert again.native is not None
+    assert again.native.handle != gone
+    assert [t for _, t in server.texts(again.native.handle)] == [
+        "first",
+        "re: first",
+        "second",
+        "re: second",
+    ]
+    await provider.aclose()

@@ -283,10 +283,15 @@ class OpenAIProvider:
         """
         client, call = self._ready()
         assert current.handle is not None
-        with request.hooks.server_call("list_conversation_items"):
-            page = await call(
-                client.conversations.items.list, current.handle, order="desc", limit=_LIST_LIMIT
-            )
+        try:
+            with request.hooks.server_call("list_conversation_items"):
+                page = await call(
+                    client.conversations.items.list, current.handle, order="desc", limit=_LIST_LIMIT
+                )
+        except self._sdk.NotFoundError:
+            # The conversation is gone, so the turn cannot be in it: seed a new one.
+            request.native = None
+            return None
         items = [item.to_dict() for item in page.data]
         diverged = "last_item_id" not in current.data
         anchor = current.data.get("last_item_id")
