@@ -16,13 +16,10 @@ from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from pydantic import ValidationError as PydanticValidationError
 
-from . import _lifecycle
+from . import _lifecycle, _turn
 from ._records import Mode, SessionRecord
-from ._retry import call_with_retry
 from ._transfer import export_document
 from .errors import (
-    ConcurrencyError,
-    ProviderError,
     SessionExpiredError,
     SessionNotFoundError,
     ValidationError,
@@ -38,7 +35,7 @@ from .messages import (
     to_input_message,
     utcnow,
 )
-from .providers.base import StreamEvent, TurnRequest, TurnResult
+from .providers.base import StreamEvent
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
@@ -46,8 +43,6 @@ if TYPE_CHECKING:
     from ._manager import AsyncSessionManager
 
 logger = logging.getLogger("threadline")
-
-MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 
 ToolsArg = Sequence[Tool | dict[str, Any]] | None
 
@@ -266,96 +261,7 @@ class AsyncConversationSession:
     async def reactivate(self) -> None:
         await self._transition("reactivate")
 
-    # -- turns ---------------------------------------------------------------------
-
-    def _request(self, message: Message, tools: ToolsArg, options: dict[str, Any]) -> TurnRequest:
-        size = len(message.model_dump_json())
-        if size > MAX_MESSAGE_BYTES:
-            raise ValidationError(f"message is {size} bytes; the limit is {MAX_MESSAGE_BYTES}")
-        record = self._record
-        return TurnRequest(
-            session_id=record.id,
-            model=record.model,
-            system=record.system,
-            mode=record.mode,
-            history=tuple(self._history),
-            input=message,
-            native=record.native,
-            tools=record.tools if tools is None else as_tools(tools) or [],
-            options=options,
-        )
-
-    async def _commit_turn(self, span: Span, request: TurnRequest, result: TurnResult) -> Message:
-        message = request.input
-        if result.input_provider_id is not None:
-            message = message.model_copy(update={"provider_id": result.input_provider_id})
-        await self._commit(
-            span,
-            append=[message, *result.output],
-            usage=self._record.usage + result.usage,
-            native=result.native,
-        )
-        return result.output[-1]
-
-    async def _abandon_turn(
-        self,
-        span: Span,
-        request: TurnRequest,
-        exc: BaseException,
-        result: TurnResult | None,
-    ) -> None:
-        """A turn that reached the provider will not be mirrored: tidy server-side state.
-
-        The server may hold (part of) the turn when a request may have got there: an
-        ambiguous provider error on any attempt, or an interruption after sending
-        (abandoned stream, cancellation, Ctrl-C, a failed commit). The session then
-        stops using its server-side copy and deletes it; the next turn re-seeds from
-        the mirror. Errors that say the request was refused (401, 400, 429) keep it.
-        Server-side state created during this turn is deleted in any case. Nothing
-        here may hide the original error.
-        """
-        stored = self._record.native
-        created = {
-            n.handle: n
-            for n in (request.native, result.native if result is not None else None)
-            if n is not None
-            and n.handle is not None
-            and (stored is None or n.handle != stored.handle)
-        }
-        try:
-            if isinstance(exc, ConcurrencyError):
-                # Another writer won the commit race after our turn reached the server.
-                if result is not None:
-                    await self._manager.forget_native(self.id, result.native, span)
-            elif stored is not None and (
-                not isinstance(exc, ProviderError) or exc.ambiguous or request.ambiguous
-            ):
-                reason = "ambiguous_failure" if isinstance(exc, ProviderError) else "interrupted"
-                try:
-                    await self._commit(span, native=None)
-                except ConcurrencyError:
-                    await self._manager.forget_native(self.id, stored, span)
-                span.add_event("threadline.native.invalidated", {"reason": reason})
-            for native in created.values():
-                await self._manager.discard_native(native, self.id)
-        except Exception as cleanup:  # the caller must see the turn's own error
-            logger.warning(
-                "could not tidy server-side state of session %s after a failed turn: %s",
-                self.id,
-                type(cleanup).__name__,
-            )
-
-    async def _guarded(
-        self, span: Span, request: TurnRequest, exc: BaseException, result: TurnResult | None
-    ) -> None:
-        # Shielded: a cancelled turn still tidies up (in the background if need be).
-        await asyncio.shield(self._abandon_turn(span, request, exc, result))
-
-    @staticmethod
-    def _attempt(request: TurnRequest, number: int, last: ProviderError | None) -> None:
-        request.attempt, request.last_error = number, last
-        if last is not None and last.ambiguous:
-            request.ambiguous = True  # stays set: later errors do not undo it
+    # -- turns (run by _turn) --------------------------------------------------------
 
     def _no_reentry(self, operation: str) -> None:
         # A stream holds the session until it ends. Sending from inside the loop that
@@ -377,26 +283,7 @@ class AsyncConversationSession:
         """
         message = to_input_message(content)
         self._no_reentry("send")
-        telemetry = self._manager.telemetry
-        async with self._lock:
-            with telemetry.operation("send", self._record) as span:
-                self._check_writable("send")
-                provider = self._manager.provider(self.provider)
-                request = self._request(message, tools, options)
-                result: TurnResult | None = None
-                try:
-                    with telemetry.model_call(provider, request) as call:
-
-                        async def attempt(number: int, last: ProviderError | None) -> TurnResult:
-                            self._attempt(request, number, last)
-                            return await provider.turn(request)
-
-                        result = await call_with_retry(self._manager.retry, attempt, call.retry)
-                        call.finish(result)
-                    return await self._commit_turn(span, request, result)
-                except BaseException as exc:
-                    await self._guarded(span, request, exc, result)
-                    raise
+        return await _turn.send(self, message, tools, options)
 
     async def stream(
         self, content: SendInput, *, tools: ToolsArg = None, **options: Any
@@ -410,51 +297,12 @@ class AsyncConversationSession:
         """
         message = to_input_message(content)
         self._no_reentry("stream")
-        telemetry = self._manager.telemetry
-        async with self._lock:
-            self._stream_task = asyncio.current_task()
-            try:
-                with telemetry.operation("stream", self._record, attach=False) as span:
-                    self._check_writable("stream")
-                    provider = self._manager.provider(self.provider)
-                    request = self._request(message, tools, options)
-                    result: TurnResult | None = None
-                    events: AsyncIterator[StreamEvent | TurnResult] | None = None
-                    try:
-                        with telemetry.model_call(provider, request, parent=span) as call:
-
-                            async def first(
-                                number: int, last: ProviderError | None
-                            ) -> tuple[
-                                AsyncIterator[StreamEvent | TurnResult], StreamEvent | TurnResult
-                            ]:
-                                # Retries apply until the first event: after that the
-                                # caller has seen output, and a retry would show it twice.
-                                self._attempt(request, number, last)
-                                opened = provider.stream(request)
-                                with call.active():
-                                    return opened, await _next(opened, provider.name)
-
-                            opened, item = await call_with_retry(
-                                self._manager.retry, first, call.retry
-                            )
-                            events = opened
-                            while not isinstance(item, TurnResult):
-                                yield item
-                                with call.active():
-                                    item = await _next(opened, provider.name)
-                            result = item
-                            call.finish(result)
-                        reply = await self._commit_turn(span, request, result)
-                    except BaseException as exc:
-                        await self._guarded(span, request, exc, result)
-                        raise
-                    finally:
-                        if events is not None and hasattr(events, "aclose"):
-                            await events.aclose()
-                    yield StreamEvent(type="done", message=reply)
-            finally:
-                self._stream_task = None
+        events = _turn.stream(self, message, tools, options)
+        try:
+            async for event in events:
+                yield event
+        finally:
+            await events.aclose()  # type: ignore[attr-defined]
 
     # -- history -------------------------------------------------------------------
 
@@ -511,14 +359,3 @@ class AsyncConversationSession:
             with self._manager.telemetry.operation("delete", self._record):
                 await self._manager._delete_record(self._record)
                 self._deleted = True
-
-
-async def _next(
-    events: AsyncIterator[StreamEvent | TurnResult], provider: str
-) -> StreamEvent | TurnResult:
-    try:
-        return await anext(events)
-    except StopAsyncIteration:
-        raise ProviderError(
-            "the stream ended before the reply was complete", provider=provider, retryable=True
-        ) from None
