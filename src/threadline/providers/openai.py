@@ -35,19 +35,15 @@ from typing import Any, Literal
 from ..errors import (
     AuthenticationError,
     ConfigurationError,
-    ContextWindowExceededError,
     ProviderError,
-    RateLimitError,
     ValidationError,
 )
 from ..messages import Message
 from . import _openai_wire as wire
+from ._openai_errors import failure, lost_state, map_error
 from ._sdk import (
     SdkCaller,
-    parse_retry_after,
-    redact,
     require,
-    status_error,
     transport_error,
 )
 from .base import Capabilities, NativeState, StreamEvent, TurnRequest, TurnResult
@@ -130,54 +126,7 @@ class OpenAIProvider:
         return self._client, self._call
 
     def _error(self, exc: Exception) -> ProviderError:
-        """An SDK exception as threadline's error tree."""
-        openai = self._sdk
-        if isinstance(exc, openai.APIStatusError):
-            body = exc.body if isinstance(exc.body, Mapping) else {}
-            message = str(body.get("message") or exc.message)
-            return status_error(
-                self.name,
-                exc.status_code,
-                message,
-                retry_after=parse_retry_after(exc.response.headers),
-                context_overflow=wire.is_context_overflow(body.get("code"), message),
-            )
-        if isinstance(exc, openai.APITimeoutError):
-            return transport_error(self.name, "the request timed out")
-        if isinstance(exc, openai.APIConnectionError):
-            return transport_error(self.name, "the connection failed or was cut")
-        if isinstance(exc, openai.APIError):  # an error event inside a stream
-            body = exc.body if isinstance(exc.body, Mapping) else {}
-            return self._failure(body.get("code"), exc.message)
-        return ProviderError(redact(str(exc)), provider=self.name)
-
-    def _failure(self, code: object, message: str) -> ProviderError:
-        """A response that failed server-side (``response.failed``, an ``error`` event)."""
-        text = redact(message or "the response failed")
-        code = str(code) if code else None
-        if wire.is_context_overflow(code, text):
-            return ContextWindowExceededError(text, provider=self.name)
-        if code == "rate_limit_exceeded":
-            return RateLimitError(text, provider=self.name, retryable=True)
-        if code in ("server_error", "internal_error", "server_overloaded"):
-            return status_error(self.name, 503, text)  # failed, not ambiguous: nothing stored
-        return ProviderError(text, provider=self.name)
-
-    def _lost_state(self, exc: Exception) -> bool:
-        """Whether the server says the conversation or previous response is gone."""
-        if not isinstance(exc, self._sdk.APIStatusError) or exc.status_code not in (400, 404):
-            return False
-        body = exc.body if isinstance(exc.body, Mapping) else {}
-        if body.get("param") in ("conversation", "previous_response_id"):
-            return True
-        if body.get("code") in ("conversation_not_found", "previous_response_not_found"):
-            return True
-        message = str(body.get("message") or "").lower()
-        return (
-            exc.status_code == 404
-            and body.get("code") != "model_not_found"
-            and ("conversation" in message or "response" in message)
-        )
+        return map_error(self._sdk, exc, self.name)
 
     # -- planning a turn -----------------------------------------------------------
 
@@ -354,7 +303,7 @@ class OpenAIProvider:
         """The turn from a response's JSON (``response.completed`` or a plain reply)."""
         if response.get("status") == "failed":
             error = response.get("error") or {}
-            raise self._failure(error.get("code"), error.get("message") or "")
+            raise failure(self.name, error.get("code"), error.get("message") or "")
         output: list[dict[str, Any]] = response.get("output") or []
         usage = wire.usage_from(response.get("usage"))
         reply = wire.reply_from_items(output, usage)
@@ -406,7 +355,7 @@ class OpenAIProvider:
         try:
             return plan, await call(create, **plan.kwargs, **extra)
         except self._sdk.APIStatusError as exc:
-            if not plan.references_state or not self._lost_state(exc):
+            if not plan.references_state or not lost_state(self._sdk, exc):
                 raise
         plan = await self._plan(request, lost=True)
         return plan, await call(create, **plan.kwargs, **extra)
@@ -450,9 +399,11 @@ class OpenAIProvider:
                     break
                 elif kind == "response.failed":
                     error = event.response.error
-                    raise self._failure(getattr(error, "code", None), getattr(error, "message", ""))
+                    raise failure(
+                        self.name, getattr(error, "code", None), getattr(error, "message", "")
+                    )
                 elif kind == "error":
-                    raise self._failure(event.code, event.message)
+                    raise failure(self.name, event.code, event.message)
         except openai.OpenAIError as exc:
             raise self._error(exc) from exc
         finally:
