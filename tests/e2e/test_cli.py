@@ -11,7 +11,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -422,10 +421,15 @@ def test_fork_prints_the_child_id(manager: tl.SessionManager) -> None:
     assert len(manager.get(session.id).messages) == 4
 
 
-def test_cleanup_removes_expired_sessions(manager: tl.SessionManager) -> None:
+def test_cleanup_removes_expired_sessions(
+    manager: tl.SessionManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from threadline import _manager
+
     keep = manager.create()
-    manager.create(ttl=timedelta(milliseconds=1))
-    time.sleep(0.01)
+    manager.create(ttl=timedelta(hours=1))
+    later = tl.messages.utcnow() + timedelta(hours=2)
+    monkeypatch.setattr(_manager, "utcnow", lambda: later)  # two hours pass
     result = run("cleanup")
     assert result.exit_code == 0
     assert result.stderr == "removed 1 expired session\n"
