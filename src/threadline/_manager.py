@@ -369,14 +369,15 @@ class AsyncSessionManager:
             self.provider(exported.provider)  # fail early on an unknown provider
             now = utcnow()
             ttl = exported.ttl_seconds
-            record = SessionRecord(
-                **exported.model_dump(exclude={"id", "user"}),
-                id=validate_id(exported.id, "session id") if keep_id else new_id("ses"),
-                user=_user(user if user is not None else exported.user),
-                created_at=now,
-                updated_at=now,
-                expires_at=now + timedelta(seconds=ttl) if ttl is not None else None,
-                message_count=len(history),
+            record = exported.model_copy(
+                update={
+                    "id": validate_id(exported.id, "session id") if keep_id else new_id("ses"),
+                    "user": _user(user if user is not None else exported.user),
+                    "created_at": now,
+                    "updated_at": now,
+                    "expires_at": now + timedelta(seconds=ttl) if ttl is not None else None,
+                    "message_count": len(history),
+                }
             )
             self.telemetry.annotate(span, record)
             with self.telemetry.store_step(span, "create"):

@@ -9,35 +9,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 
-from ._records import Mode, SessionRecord
+from ._records import SessionRecord
 from .errors import ValidationError
-from .messages import Checkpoint, Message, SessionStatus, Tool, Usage, utcnow
+from .messages import Message, utcnow
 
 EXPORT_FORMAT_VERSION = 1
 
 
-class ExportedSession(BaseModel):
-    """The ``session`` object of an export document."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    id: str
-    user: str | None = None
-    provider: str
-    model: str
-    system: str | None = None
-    mode: Mode = "native"
-    status: SessionStatus = SessionStatus.ACTIVE
-    status_reason: str | None = None
-    metadata: dict[str, Any] = {}
-    parent_id: str | None = None
-    usage: Usage = Usage()
-    checkpoints: list[Checkpoint] = []
-    tools: list[Tool] = []
-    ttl_seconds: float | None = None
+# What an export carries of the record; the rest is the importing store's business.
+_IMPORTED = frozenset(SessionRecord.model_fields) - {
+    "native",
+    "version",
+    "message_count",
+    "created_at",
+    "updated_at",
+    "expires_at",
+}
 
 
 def export_document(record: SessionRecord, history: list[Message]) -> dict[str, Any]:
@@ -49,16 +38,20 @@ def export_document(record: SessionRecord, history: list[Message]) -> dict[str, 
     }
 
 
-def read_document(data: object) -> tuple[ExportedSession, list[Message]]:
-    """The session and messages of an export document, or `ValidationError`."""
+def read_document(data: object) -> tuple[SessionRecord, list[Message]]:
+    """The session record (as exported, not yet stored) and messages of an export
+    document, or `ValidationError`. Fields this version does not know are ignored."""
     if not isinstance(data, dict) or data.get("format_version") != EXPORT_FORMAT_VERSION:
         found = data.get("format_version") if isinstance(data, dict) else None
         raise ValidationError(
             f"not a threadline export of format_version {EXPORT_FORMAT_VERSION} (found {found!r})"
         )
+    session = data.get("session")
+    if not isinstance(session, dict):
+        raise ValidationError("invalid export document: no session object")
     try:
-        exported = ExportedSession.model_validate(data.get("session"))
+        record = SessionRecord.model_validate({k: v for k, v in session.items() if k in _IMPORTED})
         history = [Message.model_validate(m) for m in data.get("messages") or []]
     except PydanticValidationError as exc:
         raise ValidationError(f"invalid export document: {exc.errors()[0]['msg']}") from exc
-    return exported, history
+    return record, history

@@ -122,17 +122,6 @@ async def abandon(
         )
 
 
-async def _abandon_shielded(
-    session: AsyncConversationSession,
-    span: Span,
-    request: TurnRequest,
-    exc: BaseException,
-    result: TurnResult | None,
-) -> None:
-    # A cancelled turn still tidies up (in the background if need be).
-    await asyncio.shield(abandon(session, span, request, exc, result))
-
-
 async def send(
     session: AsyncConversationSession, message: Message, tools: ToolsArg, options: dict[str, Any]
 ) -> Message:
@@ -156,7 +145,9 @@ async def send(
                     call.finish(result)
                 return await commit(session, span, request, result)
             except BaseException as exc:
-                await _abandon_shielded(session, span, request, exc, result)
+                # Shielded: a cancelled turn still tidies up (in the background if
+                # need be).
+                await asyncio.shield(abandon(session, span, request, exc, result))
                 raise
 
 
@@ -200,7 +191,7 @@ async def stream(
                         call.finish(result)
                     reply = await commit(session, span, request, result)
                 except BaseException as exc:
-                    await _abandon_shielded(session, span, request, exc, result)
+                    await asyncio.shield(abandon(session, span, request, exc, result))
                     raise
                 finally:
                     if events is not None and hasattr(events, "aclose"):

@@ -240,6 +240,11 @@ async def test_export_import_round_trip(amanager: tl.AsyncSessionManager) -> Non
     assert kept.id == s.id
     with pytest.raises(tl.ValidationError):
         await amanager.import_session({"format_version": 99})
+    with pytest.raises(tl.ValidationError):
+        await amanager.import_session({"format_version": 1, "session": "nope"})
+    # Fields a later version adds are ignored, not refused.
+    newer = {**data, "session": {**data["session"], "added_later": True}}
+    assert (await amanager.import_session(newer)).messages == s.messages
 
 
 async def test_delete_removes_session_and_native_state(
