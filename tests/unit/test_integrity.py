@@ -243,6 +243,17 @@ def test_bad_ids_are_refused_before_the_store(tmp_path: Path, bad: str) -> None:
             m.create(user=bad)
         with pytest.raises(tl.ValidationError):
             m.list(user=bad)
+        with pytest.raises(tl.ValidationError):
+            m.delete(bad)
+        s = m.create()
+        with pytest.raises(tl.ValidationError):
+            s.fork(user=bad)
+        data = s.export()
+        s.delete()
+        with pytest.raises(tl.ValidationError):
+            m.import_session({**data, "session": {**data["session"], "id": bad}}, keep_id=True)
+        with pytest.raises(tl.ValidationError):
+            m.import_session(data, user=bad)
         assert m.list() == []
     # Nothing but the database itself was created.
     assert {p.name for p in tmp_path.iterdir()} <= {"ids.db", "ids.db-shm", "ids.db-wal"}
