@@ -1,4 +1,5 @@
-"""Tools for testing code built on threadline: offline fakes and telemetry capture.
+"""Tools for testing code built on threadline: the offline `EchoProvider` (with fault
+injection), fake SDK transports and telemetry capture.
 
 The SDK bridge (`RespxTransport`, `openai_client`, `sse_body`) needs ``httpx``,
 ``httpx2`` and ``respx``; it is imported on first use, so ``import threadline.testing``
@@ -10,12 +11,14 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from ..providers.echo import EchoProvider
 from ._spans import TelemetryCapture, capture_telemetry
 
 if TYPE_CHECKING:
     from ._httpx2 import RespxTransport, openai_client, sse_body
 
 __all__ = [
+    "EchoProvider",
     "RespxTransport",
     "TelemetryCapture",
     "capture_telemetry",
