@@ -24,8 +24,6 @@ TRANSITIONS: dict[tuple[S, str], S] = {
     (S.ARCHIVED, "reactivate"): S.ACTIVE,
 }
 
-OPERATIONS = frozenset(op for _, op in TRANSITIONS)
-
 
 def next_status(session_id: str, status: S, operation: str) -> S:
     """The status ``operation`` leads to from ``status``, or `InvalidTransitionError`."""

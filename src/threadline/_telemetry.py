@@ -56,7 +56,6 @@ ERROR_TYPE = "error.type"
 # threadline's own.
 THREADLINE_SESSION_MODE = "threadline.session.mode"
 THREADLINE_STORE = "threadline.store"
-THREADLINE_OPERATION = "threadline.operation"
 
 OPERATION_DURATION = "gen_ai.client.operation.duration"
 TOKEN_USAGE = "gen_ai.client.token.usage"
