@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test generate lint typecheck pytest bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,9 +15,14 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py $(ARGS)
 
+# The blocking API is generated from the async source (docs/architecture.md).
+generate: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/gen_sync.py
+
 lint: $(STAMP)
-	$(BIN)/ruff check src tests examples benchmarks
-	$(BIN)/ruff format --check src tests examples benchmarks
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/gen_sync.py --check
+	$(BIN)/ruff check src tests examples benchmarks scripts
+	$(BIN)/ruff format --check src tests examples benchmarks scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -46,9 +46,10 @@ try:
 except ImportError:  # pragma: no cover - the benchmark's only extra dependency
     sys.exit("openai-agents is not installed: .venv/bin/pip install openai-agents")
 
+from threadline.stores.sqlite import SQLiteStore
+
 import threadline as tl
 from threadline._records import SessionRecord
-from threadline.stores.sqlite import SQLiteStore
 
 JOURNAL_MODE = "WAL"
 SYNCHRONOUS = "FULL"

@@ -29,6 +29,7 @@ import shutil
 import subprocess
 import sys
 import tokenize
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,10 +52,13 @@ RENAMES = {
     "__aiter__": "__iter__",
     "__anext__": "__next__",
     "aclose": "close",
+    "aclose_iter": "close_iter",
     "anext": "next",
     "aiter": "iter",
     "StopAsyncIteration": "StopIteration",
     "async_engine": "sync_engine",
+    "aload_history": "load_history",
+    "open_async_store": "open_store",
     "AsyncLock": "Lock",
     "acurrent_task": "current_task",
     "ashield": "shield",
@@ -62,6 +66,11 @@ RENAMES = {
     "aio_face": "sync_face",
     "ASYNC_FACE": "SYNC_FACE",
 }
+
+# Wrappers that mean nothing in blocking code: ``Awaitable[T]`` is ``T``, and
+# ``ashield(work)`` is ``work`` (it has already run when the call returns).
+UNWRAP = {"Awaitable": "[", "ashield": "("}
+_CLOSING = {"[": "]", "(": ")"}
 
 _OWN_ASYNC_CLASS = re.compile(r"^Async([A-Z]\w*)$")
 _WORD = re.compile(r"\b[A-Za-z_]\w*\b")
@@ -123,6 +132,13 @@ def unasync(source: str) -> str:
                 raise ValueError(f"line {tok.start[0]}: stray 'async'")
             # Drop the keyword and the space after it.
             edits.append((start, pos(*following.start), ""))
+        elif (
+            tok.type == tokenize.NAME
+            and tok.string in UNWRAP
+            and tokens[i + 1].string == UNWRAP[tok.string]
+        ):
+            edits.append((start, pos(*tokens[i + 1].end), ""))
+            edits.append(_closing_edit(tokens, i + 1, pos))
         elif tok.type == tokenize.NAME and tok.string == "aio" and tokens[i - 1].string == ".":
             edits.append((pos(*tokens[i - 1].start), end, ""))
         elif tok.type == tokenize.NAME:
@@ -136,6 +152,22 @@ def unasync(source: str) -> str:
     for start, end, text in sorted(edits, reverse=True):
         source = source[:start] + text + source[end:]
     return source
+
+
+def _closing_edit(
+    tokens: list[tokenize.TokenInfo], opening: int, pos: Callable[[int, int], int]
+) -> tuple[int, int, str]:
+    """The edit removing the bracket that closes ``tokens[opening]``."""
+    open_char = tokens[opening].string
+    depth = 0
+    for tok in tokens[opening:]:
+        if tok.string == open_char:
+            depth += 1
+        elif tok.string == _CLOSING[open_char]:
+            depth -= 1
+            if depth == 0:
+                return (pos(*tok.start), pos(*tok.end), "")
+    raise ValueError(f"line {tokens[opening].start[0]}: unbalanced {open_char!r}")
 
 
 def _ruff(args: list[str], text: str, filename: Path) -> str:

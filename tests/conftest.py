@@ -87,12 +87,41 @@ def _network_guard() -> Iterator[None]:
 @pytest.fixture
 def no_sleep(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Retries record their waits here instead of sleeping."""
-    from threadline import _retry
+    from threadline import _concurrency
 
     waits: list[float] = []
 
-    async def fake_sleep(seconds: float) -> None:
+    async def fake_asleep(seconds: float) -> None:
         waits.append(seconds)
 
-    monkeypatch.setattr(_retry, "_sleep", fake_sleep)
+    def fake_sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr(_concurrency, "asleep", fake_asleep)
+    monkeypatch.setattr(_concurrency, "sleep", fake_sleep)
     return waits
+
+
+@pytest.fixture
+def move_clock(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``move_clock(timedelta)``: threadline's clock (``utcnow`` wherever it is imported)
+    jumps ahead by that much, for expiry tests that must not sleep."""
+    import sys
+    from datetime import timedelta
+
+    from threadline import messages
+
+    real = messages.utcnow
+    offset = [timedelta(0)]
+
+    def shifted() -> Any:
+        return real() + offset[0]
+
+    for name, module in list(sys.modules.items()):
+        if name.startswith("threadline") and getattr(module, "utcnow", None) is real:
+            monkeypatch.setattr(module, "utcnow", shifted)
+
+    def move(delta: timedelta) -> None:
+        offset[0] += delta
+
+    return move

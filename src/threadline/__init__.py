@@ -12,16 +12,18 @@ with tl.SessionManager(store="sqlite:///sessions.db") as manager:
 from __future__ import annotations
 
 from . import providers
-from ._manager import AsyncSessionManager
+from ._manager_async import AsyncSessionManager
+from ._manager_sync import SessionManager
 from ._retry import RetryPolicy
-from ._session import AsyncConversationSession
-from ._sync import ConversationSession, SessionManager
+from ._session_async import AsyncConversationSession
+from ._session_sync import ConversationSession
 from .errors import (
     AuthenticationError,
     ConcurrencyError,
     ConfigurationError,
     ContextWindowExceededError,
     InvalidTransitionError,
+    ManagerClosedError,
     ProviderError,
     ProviderUnavailableError,
     RateLimitError,
@@ -61,6 +63,7 @@ __all__ = [
     "FilePart",
     "ImagePart",
     "InvalidTransitionError",
+    "ManagerClosedError",
     "Message",
     "ProviderError",
     "ProviderPart",

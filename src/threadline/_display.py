@@ -43,7 +43,8 @@ def messages_html(messages: Sequence[Message]) -> str:
     return "<div>" + "".join(rows) + "</div>"
 
 
-def session_html(record: SessionRecord, messages: Sequence[Message]) -> str:
+def session_html(record: SessionRecord, messages: Sequence[Message] | None) -> str:
+    """The session's header and chat (just the header when its history is not loaded)."""
     head = (
         f"<b>{escape(record.id)}</b> &middot; {escape(record.provider)}/{escape(record.model)}"
         f" &middot; {escape(record.status.value)} &middot; {record.message_count} messages"
@@ -51,4 +52,12 @@ def session_html(record: SessionRecord, messages: Sequence[Message]) -> str:
     system = ""
     if record.system:
         system = f'<div style="color:#5f6368"><i>system:</i> {escape(record.system)}</div>'
-    return f'<div style="font-family:sans-serif">{head}{system}{messages_html(messages)}</div>'
+    chat = messages_html(messages) if messages is not None else ""
+    return f'<div style="font-family:sans-serif">{head}{system}{chat}</div>'
+
+
+class MessageList(list[Message]):
+    """A plain list of messages that renders as a chat in notebooks."""
+
+    def _repr_html_(self) -> str:
+        return messages_html(self)

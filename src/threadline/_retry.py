@@ -1,5 +1,8 @@
 """The one retry layer: tenacity around model calls, driven by `RetryPolicy`.
 
+This module holds the policy and the rules both faces share; the loops that apply
+them are `_retrying_async.call_with_retry` and its generated twin.
+
 Clients threadline builds have their SDK's own retries switched off, so a failed
 request is retried here and only here: exponential backoff with full jitter, the
 server's ``Retry-After`` honoured, a bounded number of attempts. Only errors marked
@@ -8,13 +11,11 @@ server's ``Retry-After`` honoured, a bounded number of attempts. Only errors mar
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any
 
 from .errors import ProviderError, ValidationError
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,37 +39,11 @@ class RetryPolicy:
             raise ValidationError("need 0 <= initial_backoff <= max_backoff")
 
 
-async def _sleep(seconds: float) -> None:
-    import anyio
-
-    await anyio.sleep(seconds)
-
-
-async def call_with_retry(
-    policy: RetryPolicy,
-    attempt_fn: Callable[[int, ProviderError | None], Awaitable[T]],
-    on_retry: Callable[[int, ProviderError, float], None] = lambda *_: None,
-) -> T:
-    """Call ``attempt_fn(attempt, last_error)`` until it returns or may not be retried."""
-    # The first attempt runs outside tenacity: building and stepping its state machine
-    # costs more than the rest of a turn's bookkeeping, and nearly every call succeeds
-    # at once. A failure is handed to tenacity as attempt 1, so what follows (which
-    # errors retry, waits, ``on_retry``, the attempt limit) is unchanged.
-    try:
-        return await attempt_fn(1, None)
-    except ProviderError as exc:
-        first = exc
-    return await _retry_after(first, policy, attempt_fn, on_retry)
-
-
-async def _retry_after(
-    first: ProviderError,
-    policy: RetryPolicy,
-    attempt_fn: Callable[[int, ProviderError | None], Awaitable[T]],
-    on_retry: Callable[[int, ProviderError, float], None],
-) -> T:
+def tenacity_options(
+    policy: RetryPolicy, on_retry: Callable[[int, ProviderError, float], None]
+) -> dict[str, Any]:
+    """What both faces' tenacity loops share: stop, wait, retry and report rules."""
     from tenacity import (
-        AsyncRetrying,
         RetryCallState,
         retry_if_exception,
         stop_after_attempt,
@@ -94,23 +69,10 @@ async def _retry_after(
         delay = state.next_action.sleep if state.next_action else 0.0
         on_retry(state.attempt_number, exc, delay)
 
-    last_error: ProviderError = first
-    retrying = AsyncRetrying(
-        stop=stop_after_attempt(policy.max_attempts),
-        wait=wait,
-        retry=retry_if_exception(retryable),
-        before_sleep=before_sleep,
-        sleep=_sleep,
-        reraise=True,
-    )
-    async for attempt in retrying:
-        with attempt:
-            number = attempt.retry_state.attempt_number
-            if number == 1:
-                raise first  # already made, above: replayed so tenacity sees it
-            try:
-                return await attempt_fn(number, last_error)
-            except ProviderError as exc:
-                last_error = exc
-                raise
-    raise AssertionError("unreachable: tenacity reraises the last error")  # pragma: no cover
+    return {
+        "stop": stop_after_attempt(policy.max_attempts),
+        "wait": wait,
+        "retry": retry_if_exception(retryable),
+        "before_sleep": before_sleep,
+        "reraise": True,
+    }

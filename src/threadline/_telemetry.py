@@ -38,7 +38,8 @@ if TYPE_CHECKING:
     from opentelemetry.trace import Span, TracerProvider
 
     from ._records import SessionRecord
-    from .providers.base import Provider, TurnRequest, TurnResult
+    from .providers._provider import Provider
+    from .providers.base import TurnRequest, TurnResult
 
 # GenAI semantic conventions (https://opentelemetry.io/docs/specs/semconv/gen-ai/).
 GEN_AI_OPERATION_NAME = "gen_ai.operation.name"

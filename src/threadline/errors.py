@@ -3,6 +3,7 @@
 ```
 ThreadlineError
 ├── ConfigurationError        missing extra, bad store URL, unknown provider
+├── ManagerClosedError        the session manager (or its session) was used after close()
 ├── SessionNotFoundError      (also a LookupError) — also for sessions of another user
 ├── SessionExpiredError
 ├── InvalidTransitionError
@@ -28,6 +29,7 @@ __all__ = [
     "ConfigurationError",
     "ContextWindowExceededError",
     "InvalidTransitionError",
+    "ManagerClosedError",
     "ProviderError",
     "ProviderUnavailableError",
     "RateLimitError",
@@ -49,6 +51,15 @@ class ConfigurationError(ThreadlineError):
     """A missing optional dependency, a bad store URL or an unknown provider."""
 
     error_type = "configuration_error"
+
+
+class ManagerClosedError(ThreadlineError):
+    """The session manager was closed; its sessions cannot be used any more."""
+
+    error_type = "manager_closed"
+
+    def __init__(self) -> None:
+        super().__init__("the session manager is closed: open a new one to use its sessions again")
 
 
 class SessionNotFoundError(ThreadlineError, LookupError):

@@ -211,15 +211,6 @@ class Message(_Model):
         return messages_html([self])
 
 
-class MessageList(list[Message]):
-    """A plain list of messages that renders as a chat in notebooks."""
-
-    def _repr_html_(self) -> str:
-        from ._display import messages_html
-
-        return messages_html(self)
-
-
 class Tool(_Model):
     """A function the model may call: a name, a description and a JSON schema."""
 

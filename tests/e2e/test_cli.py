@@ -14,6 +14,7 @@ import sys
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -421,15 +422,10 @@ def test_fork_prints_the_child_id(manager: tl.SessionManager) -> None:
     assert len(manager.get(session.id).messages) == 4
 
 
-def test_cleanup_removes_expired_sessions(
-    manager: tl.SessionManager, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from threadline import _manager
-
+def test_cleanup_removes_expired_sessions(manager: tl.SessionManager, move_clock: Any) -> None:
     keep = manager.create()
     manager.create(ttl=timedelta(hours=1))
-    later = tl.messages.utcnow() + timedelta(hours=2)
-    monkeypatch.setattr(_manager, "utcnow", lambda: later)  # two hours pass
+    move_clock(timedelta(hours=2))  # two hours pass
     result = run("cleanup")
     assert result.exit_code == 0
     assert result.stderr == "removed 1 expired session\n"

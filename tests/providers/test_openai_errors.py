@@ -256,30 +256,31 @@ async def test_a_plain_retry_without_an_ambiguous_attempt_does_not_check(
     assert isinstance(server, FakeOpenAI)
     provider = OpenAIProvider(client=server.client())
     first = tl.Message.user("first")
-    request = TurnRequest(
-        session_id="s1", model="gpt-5.5", system=None, mode="native", history=(), input=first
+    engine = provider.async_engine()
+    request = TurnRequest.with_history(
+        (), session_id="s1", model="gpt-5.5", system=None, mode="native", input=first
     )
-    result = await provider.turn(request)
+    result = await engine.turn(request)
     history: tuple[tl.Message, ...] = (first, *result.output)
     busy = tl.ProviderUnavailableError("busy", provider="openai", status_code=503, retryable=True)
     for ambiguous in (False, True):
         server.calls.clear()
-        request = TurnRequest(
+        request = TurnRequest.with_history(
+            history,
             session_id="s1",
             model="gpt-5.5",
             system=None,
             mode="native",
-            history=history,
             input=tl.Message.user(f"turn {ambiguous}"),
             native=result.native,
             attempt=3,
             last_error=busy,
             ambiguous=ambiguous,
         )
-        result = await provider.turn(request)
+        result = await engine.turn(request)
         assert [c.method for c in server.calls] == (["GET", "POST"] if ambiguous else ["POST"])
         history = (*history, request.input, *result.output)
-    await provider.aclose()
+    await provider.async_engine().aclose()
 
 
 async def test_a_partial_turn_on_the_server_moves_the_session_to_a_fresh_conversation(
@@ -411,12 +412,12 @@ async def test_the_built_client_reads_the_environment_with_sdk_retries_off(
     monkeypatch.setenv("OPENAI_BASE_URL", "http://localhost:9/v1")
     provider = builtin_provider("openai")
     assert isinstance(provider, OpenAIProvider)
-    client, _ = provider._ready()
+    client = provider.async_engine()._client
     assert client.max_retries == 0
     assert str(client.base_url) == "http://localhost:9/v1/"
     # Its HTTP requests reach threadline's debug log (method, host, path, status).
     assert len(client._client.event_hooks["response"]) == 1
-    await provider.aclose()
+    await provider.async_engine().aclose()
 
 
 async def test_a_missing_sdk_asks_for_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -424,13 +425,34 @@ async def test_a_missing_sdk_asks_for_the_extra(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setitem(sys.modules, "openai", None)
     provider = OpenAIProvider()
     with pytest.raises(tl.ConfigurationError, match=r"pip install 'threadline\[openai\]'"):
-        provider._ready()
+        provider.async_engine()
 
 
 def test_a_client_of_the_wrong_kind_is_refused() -> None:
-    """Only OpenAI SDK clients are accepted."""
-    with pytest.raises(tl.ConfigurationError, match=r"openai\.OpenAI or openai\.AsyncOpenAI"):
-        OpenAIProvider(client=object())._ready()
+    """Only OpenAI SDK clients are accepted, and each face takes its own kind: a
+    SessionManager an ``openai.OpenAI``, an AsyncSessionManager an ``openai.AsyncOpenAI``."""
+    import openai
+
+    with pytest.raises(
+        tl.ConfigurationError,
+        match=r"needs a client of type openai\.AsyncOpenAI, not builtins\.object",
+    ):
+        OpenAIProvider(client=object()).async_engine()
+    sync_client = openai.OpenAI(api_key="sk-test-0000", max_retries=0)
+    async_client = openai.AsyncOpenAI(api_key="sk-test-0000", max_retries=0)
+    with pytest.raises(
+        tl.ConfigurationError, match=r"of a SessionManager needs a client of type openai\.OpenAI,"
+    ):
+        OpenAIProvider(client=async_client).sync_engine()
+    with pytest.raises(tl.ConfigurationError, match=r"AsyncSessionManager needs a client of type"):
+        OpenAIProvider(client=sync_client).async_engine()
+    with tl.SessionManager("memory://", providers=[OpenAIProvider(client=async_client)]) as m:
+        s = m.create(provider="openai")
+        with pytest.raises(
+            tl.ConfigurationError, match=r"type openai\.OpenAI, not openai\.AsyncOpenAI"
+        ):
+            s.send("hi")
+        assert s.messages == []
 
 
 def test_an_unknown_native_kind_is_refused() -> None:
@@ -447,27 +469,28 @@ async def test_a_conversation_gone_during_the_landed_check_is_re_seeded(server: 
     assert isinstance(server, FakeOpenAI)
     provider = OpenAIProvider(client=server.client())
     first = tl.Message.user("first")
-    request = TurnRequest(
-        session_id="s1", model="gpt-5.5", system=None, mode="native", history=(), input=first
+    engine = provider.async_engine()
+    request = TurnRequest.with_history(
+        (), session_id="s1", model="gpt-5.5", system=None, mode="native", input=first
     )
-    result = await provider.turn(request)
+    result = await engine.turn(request)
     assert result.native is not None
     gone = result.native.handle
     del server.conversations[gone]  # expired on the server while we retried
     timeout = tl.ProviderUnavailableError("timed out", provider="openai", ambiguous=True)
-    retry = TurnRequest(
+    retry = TurnRequest.with_history(
+        (first, *result.output),
         session_id="s1",
         model="gpt-5.5",
         system=None,
         mode="native",
-        history=(first, *result.output),
         input=tl.Message.user("second"),
         native=result.native,
         attempt=2,
         last_error=timeout,
         ambiguous=True,
     )
-    again = await provider.turn(retry)
+    again = await engine.turn(retry)
     assert again.native is not None
     assert again.native.handle != gone
     assert [t for _, t in server.texts(again.native.handle)] == [
@@ -476,4 +499,4 @@ async def test_a_conversation_gone_during_the_landed_check_is_re_seeded(server: 
         "second",
         "re: second",
     ]
-    await provider.aclose()
+    await provider.async_engine().aclose()

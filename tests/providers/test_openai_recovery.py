@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 import threadline as tl
-from threadline import _manager, _session
 from threadline.providers import EchoProvider
 
 if TYPE_CHECKING:
@@ -225,7 +224,7 @@ async def test_a_failed_server_delete_still_deletes_locally(
 
 
 async def test_cleanup_expired_deletes_server_conversations(
-    flavor: Flavor, monkeypatch: pytest.MonkeyPatch
+    flavor: Flavor, move_clock: Any
 ) -> None:
     """Expired sessions take their OpenAI conversations with them; live ones keep theirs."""
     server = flavor.server
@@ -234,9 +233,7 @@ async def test_cleanup_expired_deletes_server_conversations(
     long = await manager.create(provider="openai", ttl=timedelta(hours=1))
     await short.send("goes")
     await long.send("stays")
-    later = tl.messages.utcnow() + timedelta(seconds=5)
-    monkeypatch.setattr(_manager, "utcnow", lambda: later)
-    monkeypatch.setattr(_session, "utcnow", lambda: later)
+    move_clock(timedelta(seconds=5))
 
     removed = await manager.cleanup_expired()
 

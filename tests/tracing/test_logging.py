@@ -13,8 +13,21 @@ import threadline as tl
 from threadline._logs import http_event_hooks
 from threadline.providers import EchoProvider
 from threadline.providers.base import TurnRequest, TurnResult
+from threadline.testing import AsyncEchoEngine
 
 SECRET = "sk-log-sentinel-42"
+
+
+class _HttpEngine(AsyncEchoEngine):
+    _provider: HttpEcho
+
+    async def turn(self, request: TurnRequest) -> TurnResult:
+        await self._provider.client.post(
+            f"https://api.example.com/v1/responses?key={SECRET}",
+            json={"input": request.input.text},
+            headers={"Authorization": f"Bearer {SECRET}"},
+        )
+        return await super().turn(request)
 
 
 class HttpEcho(EchoProvider):
@@ -23,21 +36,12 @@ class HttpEcho(EchoProvider):
     ``http`` is httpx or httpx2 (which the provider SDKs use): the hook fits both.
     """
 
+    async_engine_class = _HttpEngine
+
     def __init__(self, http: ModuleType) -> None:
         super().__init__()
         transport = http.MockTransport(lambda request: http.Response(201, json={"ok": True}))
         self.client = http.AsyncClient(transport=transport, event_hooks=http_event_hooks("echo"))
-
-    async def turn(self, request: TurnRequest) -> TurnResult:
-        await self.client.post(
-            f"https://api.example.com/v1/responses?key={SECRET}",
-            json={"input": request.input.text},
-            headers={"Authorization": f"Bearer {SECRET}"},
-        )
-        return await super().turn(request)
-
-    async def aclose(self) -> None:
-        await self.client.aclose()
 
 
 def test_threadline_log_debug_installs_a_handler(

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import threadline as tl
-from threadline import _session
 from threadline.providers import EchoProvider
 from threadline.providers.base import TurnRequest, TurnResult
+from threadline.testing import AsyncEchoEngine
 
 
 def _rate_limited() -> tl.RateLimitError:
@@ -60,14 +61,18 @@ def test_orphaned_turn_invalidates_shared_native_state(sqlite_url: str) -> None:
         ]
 
 
-class YieldingEcho(EchoProvider):
-    """Echo that gives the event loop away mid-turn, as a real network call does."""
-
+class _YieldingEngine(AsyncEchoEngine):
     async def turn(self, request: TurnRequest) -> TurnResult:
         await asyncio.sleep(0)
         result = await super().turn(request)
         await asyncio.sleep(0)
         return result
+
+
+class YieldingEcho(EchoProvider):
+    """Echo that gives the event loop away mid-turn, as a real network call does."""
+
+    async_engine_class = _YieldingEngine
 
 
 async def test_twenty_concurrent_sends_stay_paired(store_url: str) -> None:
@@ -108,21 +113,15 @@ def test_ownership_is_enforced(manager: tl.SessionManager) -> None:
     assert manager.get(alice.id, user="alice").messages[0].text == "private"
 
 
-def test_ttl_expiry_and_cleanup(
-    manager: tl.SessionManager, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_ttl_expiry_and_cleanup(manager: tl.SessionManager, move_clock: Any) -> None:
     s = manager.create(user="u", ttl=timedelta(minutes=5))
     s.send("soon gone")
     keep = manager.create(user="u")
-    echo = manager._async.provider("echo")
+    echo = manager.provider("echo")
     assert isinstance(echo, EchoProvider)
     assert s.native_id in echo.conversations
     # Move the clock 10 minutes on.
-    later = tl.messages.utcnow() + timedelta(minutes=10)
-    monkeypatch.setattr(_session, "utcnow", lambda: later)
-    from threadline import _manager
-
-    monkeypatch.setattr(_manager, "utcnow", lambda: later)
+    move_clock(timedelta(minutes=10))
     assert s.status is tl.SessionStatus.EXPIRED
     with pytest.raises(tl.SessionExpiredError):
         manager.get(s.id, user="u")

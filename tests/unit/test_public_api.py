@@ -37,6 +37,7 @@ CONTRACT_NAMES = {
     "ValidationError",
     "StoreError",
     "ProviderError",
+    "ManagerClosedError",
     "RateLimitError",
     "ProviderUnavailableError",
     "AuthenticationError",
@@ -61,6 +62,7 @@ def test_error_tree_and_stable_types() -> None:
     """The tree drawn in errors.py's docstring is the real class tree."""
     tree = {
         errors.ConfigurationError: errors.ThreadlineError,
+        errors.ManagerClosedError: errors.ThreadlineError,
         errors.SessionNotFoundError: errors.ThreadlineError,
         errors.SessionExpiredError: errors.ThreadlineError,
         errors.InvalidTransitionError: errors.ThreadlineError,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -322,16 +323,12 @@ async def test_unknown_provider_and_bad_mode(amanager: tl.AsyncSessionManager) -
         await amanager.create(mode="remote")  # type: ignore[arg-type]
 
 
-async def test_cleanup_and_close_async(store_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    from threadline import _manager, _session
-
+async def test_cleanup_and_close_async(store_url: str, move_clock: Any) -> None:
     manager = tl.AsyncSessionManager(store_url)
     with pytest.raises(tl.ValidationError):
         await manager.create(ttl=timedelta(0))
     s = await manager.create(ttl=timedelta(seconds=1))
-    later = tl.messages.utcnow() + timedelta(seconds=2)
-    monkeypatch.setattr(_manager, "utcnow", lambda: later)
-    monkeypatch.setattr(_session, "utcnow", lambda: later)
+    move_clock(timedelta(seconds=2))
     assert s.status is tl.SessionStatus.EXPIRED
     assert await manager.cleanup_expired() == 1
     with pytest.raises(tl.SessionNotFoundError):

@@ -16,20 +16,27 @@ import pytest
 import threadline as tl
 from threadline.providers import EchoProvider
 from threadline.providers.base import TurnRequest, TurnResult
+from threadline.testing import AsyncEchoEngine
+
+
+class _SlowEngine(AsyncEchoEngine):
+    _provider: SlowEcho
+
+    async def turn(self, request: TurnRequest) -> TurnResult:
+        self._provider.entered.set()
+        await self._provider.release.wait()
+        return await super().turn(request)
 
 
 class SlowEcho(EchoProvider):
     """Echo that waits on an event before answering (to interrupt a turn in flight)."""
 
+    async_engine_class = _SlowEngine
+
     def __init__(self) -> None:
         super().__init__()
         self.release = asyncio.Event()
         self.entered = asyncio.Event()
-
-    async def turn(self, request: TurnRequest) -> TurnResult:
-        self.entered.set()
-        await self.release.wait()
-        return await super().turn(request)
 
 
 def _timeout() -> tl.ProviderUnavailableError:
@@ -156,7 +163,7 @@ async def test_failed_store_commit_leaves_mirror_and_drops_server_state(tmp_path
 
 def test_failed_commit_does_not_wedge_the_connection(tmp_path: Path) -> None:
     """If COMMIT itself fails, the transaction is rolled back and the store goes on."""
-    from threadline.stores.sqlite import SQLiteStore
+    from threadline.stores import SQLiteStore
 
     store = SQLiteStore(tmp_path / "w.db")
 

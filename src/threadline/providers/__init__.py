@@ -10,14 +10,19 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError
-from .base import Capabilities, Provider, StreamEvent, TurnRequest, TurnResult
+from ._engine_async import AsyncEngine
+from ._engine_sync import Engine
+from ._provider import Provider
+from .base import Capabilities, StreamEvent, TurnRequest, TurnResult
 from .echo import EchoProvider
 
 if TYPE_CHECKING:
     from .openai import OpenAIProvider
 
 __all__ = [
+    "AsyncEngine",
     "Capabilities",
+    "Engine",
     "EchoProvider",
     "OpenAIProvider",
     "Provider",

@@ -26,12 +26,16 @@ class SdkProvider:
     generated ``_openai_sync.py`` as ``<_engine_class>``).
     """
 
-    name: ClassVar[str]
-    system_name: ClassVar[str]
-    default_model: ClassVar[str]
-    capabilities: ClassVar[Capabilities]
+    name: str
+    system_name: str
+    default_model: str
+    capabilities: Capabilities
     _engine_module: ClassVar[str]
     _engine_class: ClassVar[str]
+    async_engine_class: ClassVar[type | None] = None
+    """Set in a subclass to run turns with an engine class of your own (a test double
+    that subclasses `threadline.testing.AsyncEchoEngine`, say)."""
+    sync_engine_class: ClassVar[type | None] = None
 
     def __init__(self, client: Any = None) -> None:
         self.client = client
@@ -49,8 +53,11 @@ class SdkProvider:
     def _engine(self, face: str) -> Any:
         engine = self._engines.get(face)
         if engine is None:
-            module = import_module(f"{self._engine_module}_{face}", __package__)
-            prefix = "Async" if face == "async" else ""
-            engine = getattr(module, prefix + self._engine_class)(self, self.client)
+            cls = self.async_engine_class if face == "async" else self.sync_engine_class
+            if cls is None:
+                module = import_module(f"{self._engine_module}_{face}", __package__)
+                prefix = "Async" if face == "async" else ""
+                cls = getattr(module, prefix + self._engine_class)
+            engine = cls(self, self.client)
             self._engines[face] = engine
         return engine

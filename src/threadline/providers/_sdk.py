@@ -4,10 +4,7 @@ The OpenAI adapter is the first user; the Anthropic and Google adapters follow t
 same pattern, so nothing here knows about one provider:
 
 - `require` imports an optional SDK or raises the one "install the extra" error.
-- `SdkCaller` runs a call on a sync or an async client from the async core: async
-  clients are awaited, sync clients (which a blocking `SessionManager` is given) run
-  in a worker thread so they never block the event loop. Streams likewise: a sync
-  stream is pulled one item per thread hop.
+- `check_client` refuses an SDK client of the wrong face, saying which to pass.
 - `status_error` / `transport_error` turn an HTTP status or a lost request into the
   error tree of `threadline.errors`, with ``retryable``, ``retry_after`` and
   ``ambiguous`` decided in one place (see `status_error` for the policy).
@@ -18,12 +15,12 @@ from __future__ import annotations
 import email.utils
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from functools import partial
+from collections.abc import Mapping
 from importlib import import_module
 from types import ModuleType
-from typing import Any, TypeVar, cast
+from typing import Any
 
+from .._concurrency import ASYNC_FACE, Face
 from ..errors import (
     AuthenticationError,
     ConfigurationError,
@@ -34,15 +31,13 @@ from ..errors import (
 )
 
 __all__ = [
-    "SdkCaller",
+    "check_client",
     "parse_retry_after",
     "redact",
     "require",
     "status_error",
     "transport_error",
 ]
-
-T = TypeVar("T")
 
 _RETRYABLE_STATUS = frozenset({408, 409, 429})
 # 503 means the server turned the request away before doing anything with it. Every
@@ -151,50 +146,18 @@ def transport_error(provider: str, message: str) -> ProviderUnavailableError:
     )
 
 
-_DONE = object()
+def check_client(provider: str, client: Any, expected: type, face: Face) -> None:
+    """Refuse a client of the wrong face (or not an SDK client at all), saying what to pass.
 
-
-def _next_or_done(iterator: Iterator[T]) -> T | object:
-    return next(iterator, _DONE)
-
-
-class SdkCaller:
-    """Calls into one SDK client, sync or async, from async code."""
-
-    def __init__(self, *, is_async: bool) -> None:
-        self.is_async = is_async
-
-    async def __call__(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
-        """``fn(*args, **kwargs)``: awaited for async clients, in a thread for sync ones."""
-        if self.is_async:
-            return await fn(*args, **kwargs)
-        import anyio.to_thread
-
-        return await anyio.to_thread.run_sync(partial(fn, *args, **kwargs))
-
-    async def iterate(self, stream: Any) -> AsyncIterator[Any]:
-        """The items of an SDK stream; a sync stream is pulled one item per thread hop."""
-        if self.is_async:
-            async for item in stream:
-                yield item
-            return
-        import anyio.to_thread
-
-        iterator = iter(stream)
-        while True:
-            item = await anyio.to_thread.run_sync(_next_or_done, iterator)
-            if item is _DONE:
-                return
-            yield item
-
-    async def close(self, resource: Any) -> None:
-        """Close a stream or client (``close()``, awaited when async)."""
-        close = getattr(resource, "close", None)
-        if close is None:
-            return
-        if self.is_async:
-            await cast(Callable[[], Any], close)()
-            return
-        import anyio.to_thread
-
-        await anyio.to_thread.run_sync(close)
+    A `SessionManager` calls the SDK's blocking client and an `AsyncSessionManager` its
+    async one; either call on the other kind would fail deep inside the SDK.
+    """
+    if isinstance(client, expected):
+        return
+    manager = "AsyncSessionManager" if face == ASYNC_FACE else "SessionManager"
+    module = expected.__module__.split(".")[0]
+    given = f"{type(client).__module__.split('.')[0]}.{type(client).__name__}"
+    raise ConfigurationError(
+        f"the {provider} provider of a {manager} needs a client of type"
+        f" {module}.{expected.__name__}, not {given}"
+    )

@@ -1,23 +1,29 @@
 """The provider seam: how the session core talks to a model provider.
 
-A provider turns one `TurnRequest` (the mirrored history, this turn's input, the cached
-server-side state) into one `TurnResult` (the reply to mirror, usage, the new
-server-side state). It never touches the store: the core commits what it returns, so
-a turn that raises leaves the mirror as it was.
+A provider's engine (`AsyncEngine`, or its blocking twin `Engine`) turns one
+`TurnRequest` (the mirrored history, this turn's input, the cached server-side state)
+into one `TurnResult` (the reply to mirror, usage, the new server-side state). It
+never touches the store: the core commits what it returns, so a turn that raises
+leaves the mirror as it was.
 
-Server-side state is a cache of the mirror (`NativeState`). `TurnRequest.native_is_current`
+Server-side state is a cache of the mirror (`NativeState`). `TurnRequest.native_for`
 tells a provider whether the cache still matches the mirror; when it does not, the
-provider re-seeds it from ``history`` (and says so through ``hooks.event``). The
+provider re-seeds it from the history (and says so through ``hooks.event``). The
 same path serves a lost conversation, a restore, a fork and a hand-off from another
 provider.
+
+The history is loaded lazily: a native turn whose cache is current never reads it.
+An engine that needs it calls ``await request.aload_history()`` (``load_history()``
+on the sync face); in local mode, and whenever the cache is stale, the core has
+loaded it before the engine runs, so ``request.history`` is then ready.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol
 
 from .._records import Mode, NativeState
 from ..errors import ProviderError
@@ -27,7 +33,6 @@ __all__ = [
     "Capabilities",
     "NativeState",
     "NoHooks",
-    "Provider",
     "StreamEvent",
     "TurnHooks",
     "TurnRequest",
@@ -77,8 +82,8 @@ class TurnRequest:
     model: str
     system: str | None
     mode: Mode
-    history: Sequence[Message]
-    """The mirrored messages before this turn, oldest first."""
+    history_count: int
+    """How many mirrored messages come before this turn."""
     input: Message
     """This turn's new message: a user message or a tool-results message."""
     native: NativeState | None = None
@@ -95,6 +100,40 @@ class TurnRequest:
     """Some earlier attempt of this turn failed ambiguously (it may have reached the
     server): the server may already hold the turn, so check before sending again. It
     stays set for the rest of the turn, whatever later attempts fail with."""
+    loaded: Sequence[Message] | None = None
+    """The history, once loaded (see `history`)."""
+    loader: Callable[[], Any] | None = None
+    """Reads the history from the mirror: a coroutine function on the async face."""
+
+    @classmethod
+    def with_history(cls, history: Sequence[Message], **fields: Any) -> TurnRequest:
+        """A request whose history is already in hand (tests, direct engine use)."""
+        return cls(history_count=len(history), loaded=history, **fields)
+
+    @property
+    def history(self) -> Sequence[Message]:
+        """The mirrored messages before this turn, oldest first, once loaded."""
+        if self.loaded is None:
+            raise RuntimeError(
+                "the history is not loaded: call `await request.aload_history()` "
+                "(`request.load_history()` on the sync face) first"
+            )
+        return self.loaded
+
+    async def aload_history(self) -> Sequence[Message]:
+        """The history, read from the mirror on first use (async face)."""
+        if self.loaded is None:
+            assert self.loader is not None, "no history loader"
+            loading: Awaitable[Sequence[Message]] = self.loader()
+            self.loaded = await loading
+        return self.loaded
+
+    def load_history(self) -> Sequence[Message]:
+        """The history, read from the mirror on first use (sync face)."""
+        if self.loaded is None:
+            assert self.loader is not None, "no history loader"
+            self.loaded = self.loader()
+        return self.loaded
 
     def native_for(self, provider: str) -> NativeState | None:
         """The cached server-side state if it still matches the mirror, else None."""
@@ -102,7 +141,7 @@ class TurnRequest:
         if (
             native is None
             or native.provider != provider
-            or native.synced_count != len(self.history)
+            or native.synced_count != self.history_count
         ):
             return None
         return native
@@ -134,29 +173,3 @@ class StreamEvent:
     text: str = ""
     tool_call: ToolCallPart | None = None
     message: Message | None = None
-
-
-@runtime_checkable
-class Provider(Protocol):
-    """A model provider adapter."""
-
-    name: str
-    """The name sessions record: ``openai``, ``anthropic``, ``google``, ``echo``."""
-    system_name: str
-    """``gen_ai.provider.name`` for telemetry (``openai``, ``anthropic``, ``gcp.gemini``)."""
-    default_model: str
-    capabilities: Capabilities
-
-    async def turn(self, request: TurnRequest) -> TurnResult:
-        """Run one turn; raise a `ProviderError` on failure."""
-        ...
-
-    def stream(self, request: TurnRequest) -> AsyncIterator[StreamEvent | TurnResult]:
-        """Run one turn streaming: `StreamEvent`s (text, tool_call), then one `TurnResult`."""
-        ...
-
-    async def delete_native(self, native: NativeState) -> None:
-        """Delete server-side state (best effort; may raise `ProviderError`)."""
-
-    async def aclose(self) -> None:
-        """Release clients threadline built."""

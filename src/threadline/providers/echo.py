@@ -17,12 +17,13 @@ raises ``err`` on the next model call, then answers the one after (``None`` = an
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .._ids import new_id
 from ..errors import ProviderError
 from ..messages import Message, TextPart, ToolCallPart, ToolResult, Usage
+from ._config import SdkProvider
 from .base import Capabilities, NativeState, StreamEvent, TurnRequest, TurnResult
 
 __all__ = ["EchoProvider"]
@@ -46,13 +47,19 @@ def _content_text(message: Message) -> str:
     return " ".join(pieces)
 
 
-class EchoProvider:
+class EchoProvider(SdkProvider):
+    """The offline provider (see the module docstring). Its state (the simulated
+    server, the fault queue, the call count) is shared by both faces' engines."""
+
     name = "echo"
     system_name = "echo"
     default_model = "echo-1"
     capabilities = Capabilities(native_state=True, delete_native=True)
+    _engine_module = "._echo"
+    _engine_class = "EchoEngine"
 
     def __init__(self, *, faults: Iterable[ProviderError | None] = ()) -> None:
+        super().__init__()
         self.faults: list[ProviderError | None] = list(faults)
         self.conversations: dict[str, list[Message]] = {}
         """The simulated server-side state: handle -> messages it holds."""
@@ -63,11 +70,11 @@ class EchoProvider:
 
     # -- the turn ------------------------------------------------------------------
 
-    def _reply(self, request: TurnRequest) -> Message:
+    def _reply(self, request: TurnRequest, history: Sequence[Message]) -> Message:
         message = request.input
         results = [p for p in message.parts if isinstance(p, ToolResult)]
         if results:
-            names = {c.call_id: c.name for m in request.history for c in m.tool_calls}
+            names = {c.call_id: c.name for m in history for c in m.tool_calls}
             text = "; ".join(
                 f"echo: {names.get(r.call_id, r.call_id)} returned {r.output_text()}"
                 for r in results
@@ -88,13 +95,23 @@ class EchoProvider:
                 return Message(role="assistant", parts=[call])
         return Message.assistant(f"echo: {text or _content_text(message)}")
 
-    def _run(self, request: TurnRequest) -> TurnResult:
+    def held(self, request: TurnRequest) -> list[Message] | None:
+        """The server's copy of the conversation, if the request may continue it."""
+        if request.mode != "native":
+            return None
+        current = request.native_for(self.name)
+        if current is None or current.handle is None:
+            return None
+        return self.conversations.get(current.handle)
+
+    def _run(self, request: TurnRequest, history: Sequence[Message]) -> TurnResult:
+        """One turn. ``history`` is the mirror's, or the server's copy when current."""
         self.calls += 1
         if self.faults:
             fault = self.faults.pop(0)
             if fault is not None:
                 raise fault
-        reply = self._reply(request)
+        reply = self._reply(request, history)
         native: NativeState | None = None
         cached = 0
         if request.mode == "native":
@@ -102,14 +119,14 @@ class EchoProvider:
             handle = current.handle if current is not None else None
             if handle is None or handle not in self.conversations:
                 # No usable server-side state: seed a new conversation from the mirror.
-                if request.history:
+                if history:
                     reason = "lost" if current else "stale"
                     request.hooks.event(
-                        "threadline.native.reseed", reason=reason, items=len(request.history)
+                        "threadline.native.reseed", reason=reason, items=len(history)
                     )
                 handle = new_id("echo_conv")
-                self.conversations[handle] = list(request.history)
-                self._words_held[handle] = _words(request.history)
+                self.conversations[handle] = list(history)
+                self._words_held[handle] = _words(history)
             else:
                 cached = self._words_held[handle]
             held = self.conversations[handle]
@@ -118,7 +135,7 @@ class EchoProvider:
             self._words_held[handle] += _words([request.input, reply])
             native = NativeState(provider=self.name, handle=handle, synced_count=len(held))
         else:
-            context_words = _words(request.history)
+            context_words = _words(history)
         prompt = context_words + _words([request.input]) + len((request.system or "").split())
         usage = Usage(
             input_tokens=prompt, output_tokens=_words([reply]), cached_input_tokens=cached
@@ -133,24 +150,19 @@ class EchoProvider:
             finish_reasons=("tool_call" if reply.tool_calls else "stop",),
         )
 
-    async def turn(self, request: TurnRequest) -> TurnResult:
-        return self._run(request)
-
-    async def stream(self, request: TurnRequest) -> AsyncIterator[StreamEvent | TurnResult]:
-        result = self._run(request)
+    def _events(self, result: TurnResult) -> list[StreamEvent]:
+        """The reply as stream events: word by word, then its tool calls."""
         reply = result.output[0]
         words = reply.text.split(" ")
-        for i, word in enumerate(words):
-            if word or i:
-                yield StreamEvent(type="text", text=word if i == 0 else " " + word)
-        for call in reply.tool_calls:
-            yield StreamEvent(type="tool_call", tool_call=call)
-        yield result
+        events = [
+            StreamEvent(type="text", text=word if i == 0 else " " + word)
+            for i, word in enumerate(words)
+            if word or i
+        ]
+        events.extend(StreamEvent(type="tool_call", tool_call=call) for call in reply.tool_calls)
+        return events
 
-    async def delete_native(self, native: NativeState) -> None:
+    def _forget(self, native: NativeState) -> None:
         if native.handle is not None:
             self.conversations.pop(native.handle, None)
             self._words_held.pop(native.handle, None)
-
-    async def aclose(self) -> None:
-        return None

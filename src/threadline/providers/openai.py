@@ -20,418 +20,43 @@ the conversation's newest items: if the turn already landed it is returned as it
 stands, never sent twice; if the conversation holds part of a turn it is deleted (best
 effort) and a new one is seeded.
 
-The SDK is imported on first use; a sync ``openai.OpenAI`` client works as well as an
-``openai.AsyncOpenAI`` one (its calls run in worker threads).
+The SDK is imported on first use. A `SessionManager` runs turns on an
+``openai.OpenAI`` client and an `AsyncSessionManager` on an ``openai.AsyncOpenAI``
+one; the engines that do so live in ``_openai_async.py`` and its generated twin.
 """
 
 from __future__ import annotations
 
-import json
-import logging
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
 from typing import Any, Literal
 
-from ..errors import (
-    AuthenticationError,
-    ConfigurationError,
-    ProviderError,
-    ValidationError,
-)
-from ..messages import Message
-from . import _openai_wire as wire
-from ._openai_errors import failure, lost_state, map_error
-from ._sdk import (
-    SdkCaller,
-    require,
-    transport_error,
-)
-from .base import Capabilities, NativeState, StreamEvent, TurnRequest, TurnResult
+from ..errors import ValidationError
+from ._config import SdkProvider
+from .base import Capabilities
 
-__all__ = ["OpenAIProvider"]
-
-logger = logging.getLogger("threadline.providers.openai")
+__all__ = ["NativeKind", "OpenAIProvider"]
 
 NativeKind = Literal["conversations", "responses"]
-_SEED_CHUNK = 20  # the most items conversations.create / items.create take per call
-_LIST_LIMIT = 100  # the most items one items.list page returns
-_METADATA_KEY = "threadline_session_id"
 
 
-@dataclass(slots=True)
-class _Plan:
-    """One ``responses.create`` call, or a turn found already done on the server."""
-
-    kwargs: dict[str, Any]
-    conversation: str | None = None
-    references_state: bool = False
-    """The call names server state that may have gone (conversation or previous response)."""
-    recovered: TurnResult | None = None
-
-
-class OpenAIProvider:
+class OpenAIProvider(SdkProvider):
     """OpenAI through the Responses API. See the module docstring for the modes.
 
-    ``client``: an ``openai.AsyncOpenAI`` or ``openai.OpenAI`` used as given (point
-    its ``base_url`` at an OpenAI-compatible server if you like). Without one, an
-    ``AsyncOpenAI`` is built on first use from ``OPENAI_API_KEY``/``OPENAI_BASE_URL``
-    with the SDK's retries off: threadline's `RetryPolicy` is the only retry layer.
+    ``client``: an ``openai.OpenAI`` (for a `SessionManager`) or ``openai.AsyncOpenAI``
+    (for an `AsyncSessionManager`) used as given; point its ``base_url`` at an
+    OpenAI-compatible server if you like. Without one, each face builds its client on
+    first use from ``OPENAI_API_KEY``/``OPENAI_BASE_URL`` with the SDK's retries off:
+    threadline's `RetryPolicy` is the only retry layer.
     """
 
     name = "openai"
     system_name = "openai"
     default_model = "gpt-5.5"
     capabilities = Capabilities(native_state=True, delete_native=True)
+    _engine_module = "._openai"
+    _engine_class = "OpenAIEngine"
 
     def __init__(self, client: Any = None, *, native: NativeKind = "conversations") -> None:
         if native not in ("conversations", "responses"):
             raise ValidationError(f"native must be 'conversations' or 'responses', not {native!r}")
+        super().__init__(client)
         self.native: NativeKind = native
-        self._client = client
-        self._owns_client = client is None
-        self._sdk: Any = None
-        self._call: SdkCaller | None = None
-
-    # -- SDK access ----------------------------------------------------------------
-
-    def _ready(self) -> tuple[Any, SdkCaller]:
-        """The client and how to call it; imports the SDK and builds a client if needed."""
-        if self._call is not None:
-            return self._client, self._call
-        openai = self._sdk = require("openai", "openai")
-        if self._client is None:
-            from .._logs import http_event_hooks
-
-            try:
-                self._client = openai.AsyncOpenAI(
-                    max_retries=0,
-                    http_client=openai.DefaultAsyncHttpxClient(
-                        event_hooks=http_event_hooks(self.name)
-                    ),
-                )
-            except openai.OpenAIError:
-                raise AuthenticationError(
-                    "no API key: set OPENAI_API_KEY or pass OpenAIProvider(client=...)",
-                    provider=self.name,
-                ) from None
-        if isinstance(self._client, openai.AsyncOpenAI):
-            self._call = SdkCaller(is_async=True)
-        elif isinstance(self._client, openai.OpenAI):
-            self._call = SdkCaller(is_async=False)
-        else:
-            raise ConfigurationError(
-                f"OpenAIProvider needs an openai.OpenAI or openai.AsyncOpenAI client, "
-                f"not {type(self._client).__name__}"
-            )
-        return self._client, self._call
-
-    def _error(self, exc: Exception) -> ProviderError:
-        return map_error(self._sdk, exc, self.name)
-
-    # -- planning a turn -----------------------------------------------------------
-
-    def _current(self, request: TurnRequest) -> NativeState | None:
-        native = request.native_for(self.name)
-        kind = "conversation" if self.native == "conversations" else "response"
-        if native is None or native.handle is None or native.data.get("kind") != kind:
-            return None
-        return native
-
-    def _reseed_event(self, request: TurnRequest, reason: str) -> None:
-        request.hooks.event("threadline.native.reseed", reason=reason, items=len(request.history))
-        logger.debug(
-            "re-seeding server-side state from the mirror: session=%s reason=%s messages=%d",
-            request.session_id,
-            reason,
-            len(request.history),
-        )
-
-    async def _plan(self, request: TurnRequest, *, lost: bool = False) -> _Plan:
-        kwargs: dict[str, Any] = {"model": request.model, **request.options}
-        if request.system:
-            kwargs["instructions"] = request.system
-        if request.tools:
-            kwargs["tools"] = wire.tool_params(request.tools)
-        new = wire.message_items(request.input)
-        if request.mode == "local":
-            history = wire.history_items(request.history)
-            kwargs.update(store=False, input=history + new, include=["reasoning.encrypted_content"])
-            return _Plan(kwargs)
-        kwargs["store"] = True
-        current = None if lost else self._current(request)
-        # "stale": restored, forked, imported, handed over, or dropped after an
-        # ambiguous failure; "lost": the server said it is gone.
-        reason = "lost" if lost else "stale"
-        if self.native == "responses":
-            if current is not None:
-                kwargs.update(previous_response_id=current.handle, input=new)
-                return _Plan(kwargs, references_state=True)
-            if request.history:
-                self._reseed_event(request, reason)
-            kwargs["input"] = wire.history_items(request.history) + new
-            return _Plan(kwargs)
-        if current is not None and request.ambiguous:
-            # Some earlier attempt may have reached the server (even if the latest one
-            # failed plainly, say timeout -> 503): check before sending the turn again.
-            recovered = await self._landed(request, current)
-            if recovered is not None:
-                return _Plan(kwargs, recovered=recovered)
-            if self._current(request) is None:  # the conversation diverged
-                await self._discard(request, current)
-                current = None
-                reason = "diverged"
-        seeded = current is None
-        if current is None:
-            current = await self._seed(request, reason)
-        kwargs.update(conversation=current.handle, input=new)
-        return _Plan(kwargs, conversation=current.handle, references_state=not seeded)
-
-    async def _seed(self, request: TurnRequest, reason: str) -> NativeState:
-        """A new conversation holding the mirrored history (at most 20 items per call).
-
-        The new state is also put on ``request.native``: a retry of this same turn then
-        continues in (and checks) this conversation instead of seeding another.
-        """
-        client, call = self._ready()
-        items = wire.history_items(request.history)
-        if request.history:
-            self._reseed_event(request, reason)
-        first: dict[str, Any] = {"metadata": {_METADATA_KEY: request.session_id}}
-        if items:
-            first["items"] = items[:_SEED_CHUNK]
-        with request.hooks.server_call("create_conversation"):
-            conversation = await call(client.conversations.create, **first)
-        data: dict[str, Any] = {"kind": "conversation"}
-        if not items:
-            data["last_item_id"] = None  # known empty: a retry can tell what landed
-        for start in range(_SEED_CHUNK, len(items), _SEED_CHUNK):
-            with request.hooks.server_call("add_conversation_items"):
-                added = await call(
-                    client.conversations.items.create,
-                    conversation.id,
-                    items=items[start : start + _SEED_CHUNK],
-                )
-            if added.data:
-                data["last_item_id"] = added.data[-1].id
-        state = NativeState(
-            provider=self.name,
-            handle=conversation.id,
-            synced_count=len(request.history),
-            data=data,
-        )
-        request.native = state
-        return state
-
-    async def _landed(self, request: TurnRequest, current: NativeState) -> TurnResult | None:
-        """After an ambiguous failure: did the turn reach the conversation anyway?
-
-        Returns the turn as the server holds it, or None if it is not there. If the
-        conversation holds something else after the mirror's last item (a partial
-        turn, an unknown anchor) it can no longer be trusted: ``request.native`` is
-        cleared so the caller deletes it and re-seeds.
-        """
-        client, call = self._ready()
-        assert current.handle is not None
-        try:
-            with request.hooks.server_call("list_conversation_items"):
-                page = await call(
-                    client.conversations.items.list, current.handle, order="desc", limit=_LIST_LIMIT
-                )
-        except self._sdk.NotFoundError:
-            # The conversation is gone, so the turn cannot be in it: seed a new one.
-            request.native = None
-            return None
-        items = [item.to_dict() for item in page.data]
-        diverged = "last_item_id" not in current.data
-        anchor = current.data.get("last_item_id")
-        newer: list[dict[str, Any]] = []
-        for item in items:
-            if anchor is not None and item.get("id") == anchor:
-                break
-            newer.append(item)
-        else:
-            diverged = diverged or anchor is not None or bool(page.has_more)
-        newer.reverse()
-        if not diverged and not newer:
-            return None  # nothing landed: send the turn as usual
-        match = None if diverged else wire.match_turn(newer, request.input)
-        if match is None:
-            request.native = None
-            return None
-        input_id, output = match
-        reply = wire.reply_from_items(output)
-        request.hooks.event("threadline.native.recovered", items=len(newer))
-        logger.debug(
-            "turn found on the server after an ambiguous failure: session=%s", request.session_id
-        )
-        native = NativeState(
-            provider=self.name,
-            handle=current.handle,
-            synced_count=len(request.history) + 2,
-            data={"kind": "conversation", "last_item_id": output[-1].get("id")},
-        )
-        return TurnResult(
-            output=[reply],
-            native=native,
-            input_provider_id=input_id,
-            finish_reasons=wire.finish_reasons("completed", None, reply),
-        )
-
-    async def _discard(self, request: TurnRequest, diverged: NativeState) -> None:
-        """Delete a conversation the session stops using because it diverged, best effort.
-
-        It holds a partial or unknown turn the mirror does not, and nothing will
-        continue it. Failing to delete it must not fail the turn: it is logged (no
-        content, no keys) and left to OpenAI's retention.
-        """
-        client, call = self._ready()
-        try:
-            with request.hooks.server_call("delete_conversation"):
-                await call(client.conversations.delete, diverged.handle)
-        except self._sdk.NotFoundError:
-            return  # already gone
-        except self._sdk.OpenAIError as exc:
-            logger.warning(
-                "could not delete the diverged conversation of session %s: %s",
-                request.session_id,
-                type(self._error(exc)).__name__,
-            )
-
-    # -- results -------------------------------------------------------------------
-
-    def _result(self, request: TurnRequest, plan: _Plan, response: Mapping[str, Any]) -> TurnResult:
-        """The turn from a response's JSON (``response.completed`` or a plain reply)."""
-        if response.get("status") == "failed":
-            error = response.get("error") or {}
-            raise failure(self.name, error.get("code"), error.get("message") or "")
-        output: list[dict[str, Any]] = response.get("output") or []
-        usage = wire.usage_from(response.get("usage"))
-        reply = wire.reply_from_items(output, usage)
-        incomplete = response.get("incomplete_details") or {}
-        synced = len(request.history) + 2
-        native: NativeState | None = None
-        if request.mode == "native" and self.native == "responses":
-            native = NativeState(
-                provider=self.name,
-                handle=response["id"],
-                synced_count=synced,
-                data={"kind": "response"},
-            )
-        elif request.mode == "native":
-            data: dict[str, Any] = {"kind": "conversation"}
-            if output:
-                data["last_item_id"] = output[-1].get("id")
-            native = NativeState(
-                provider=self.name, handle=plan.conversation, synced_count=synced, data=data
-            )
-        return TurnResult(
-            output=[reply],
-            usage=usage,
-            native=native,
-            response_id=response.get("id"),
-            response_model=response.get("model"),
-            finish_reasons=wire.finish_reasons(
-                response.get("status"), incomplete.get("reason"), reply
-            ),
-        )
-
-    # -- the provider protocol -----------------------------------------------------
-
-    async def _create(self, request: TurnRequest, *, stream: bool) -> tuple[_Plan, Any]:
-        """Plan and send the turn; re-seed once if the server lost its state.
-
-        Without streaming the reply is taken as raw JSON (``with_raw_response``): the
-        wire translation works on the API's own dicts, so building the SDK's models
-        first would only cost time.
-        """
-        client, call = self._ready()
-        if stream:
-            create, extra = client.responses.create, {"stream": True}
-        else:
-            create, extra = client.responses.with_raw_response.create, {}
-        plan = await self._plan(request)
-        if plan.recovered is not None:
-            return plan, None
-        try:
-            return plan, await call(create, **plan.kwargs, **extra)
-        except self._sdk.APIStatusError as exc:
-            if not plan.references_state or not lost_state(self._sdk, exc):
-                raise
-        plan = await self._plan(request, lost=True)
-        return plan, await call(create, **plan.kwargs, **extra)
-
-    async def turn(self, request: TurnRequest) -> TurnResult:
-        self._ready()
-        try:
-            plan, raw = await self._create(request, stream=False)
-        except self._sdk.OpenAIError as exc:
-            raise self._error(exc) from exc
-        if plan.recovered is not None:
-            return plan.recovered
-        try:
-            response = json.loads(raw.content)
-        except ValueError:
-            raise ProviderError("the reply was not JSON", provider=self.name) from None
-        return self._result(request, plan, response)
-
-    async def stream(self, request: TurnRequest) -> AsyncIterator[StreamEvent | TurnResult]:
-        _, call = self._ready()
-        openai = self._sdk
-        events: Any = None
-        final: Any = None
-        try:
-            plan, events = await self._create(request, stream=True)
-            if plan.recovered is not None:
-                for event in _replay(plan.recovered.output[0]):
-                    yield event
-                yield plan.recovered
-                return
-            async for event in call.iterate(events):
-                kind = event.type
-                if kind == "response.output_text.delta":
-                    yield StreamEvent(type="text", text=event.delta)
-                elif kind == "response.output_item.done" and event.item.type == "function_call":
-                    yield StreamEvent(
-                        type="tool_call", tool_call=wire.tool_call(event.item.to_dict())
-                    )
-                elif kind in ("response.completed", "response.incomplete"):
-                    final = event.response.to_dict()
-                    break
-                elif kind == "response.failed":
-                    error = event.response.error
-                    raise failure(
-                        self.name, getattr(error, "code", None), getattr(error, "message", "")
-                    )
-                elif kind == "error":
-                    raise failure(self.name, event.code, event.message)
-        except openai.OpenAIError as exc:
-            raise self._error(exc) from exc
-        finally:
-            if events is not None:
-                await call.close(events)
-        if final is None:
-            raise transport_error(self.name, "the stream ended before response.completed")
-        yield self._result(request, plan, final)
-
-    async def delete_native(self, native: NativeState) -> None:
-        """Delete the server conversation. Chained responses are left to expire."""
-        if native.handle is None or native.data.get("kind") != "conversation":
-            return
-        client, call = self._ready()
-        try:
-            await call(client.conversations.delete, native.handle)
-        except self._sdk.NotFoundError:
-            return  # already gone: that is what we wanted
-        except self._sdk.OpenAIError as exc:
-            raise self._error(exc) from exc
-
-    async def aclose(self) -> None:
-        if self._owns_client and self._call is not None:
-            await self._call.close(self._client)
-
-
-def _replay(reply: Message) -> list[StreamEvent]:
-    """Stream events for a reply recovered whole from the server."""
-    events = [StreamEvent(type="text", text=reply.text)] if reply.text else []
-    events.extend(StreamEvent(type="tool_call", tool_call=call) for call in reply.tool_calls)
-    return events

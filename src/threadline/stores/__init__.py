@@ -2,28 +2,58 @@
 
 ``memory://`` and ``sqlite:///relative.db`` / ``sqlite:////absolute.db`` are built in;
 with no URL the default is ``$THREADLINE_STORE``, else ``sessions.db`` in the user
-data directory.
+data directory. Each backend has two classes, one per face: ``AsyncSQLiteStore`` for
+an `AsyncSessionManager`, ``SQLiteStore`` for a `SessionManager` (the second is
+generated from the first, see docs/architecture.md).
 """
 
 from __future__ import annotations
 
 import os
+from importlib import import_module
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
+from .._concurrency import ASYNC_FACE, SYNC_FACE, Face
 from ..errors import ConfigurationError
-from .base import Page, SessionPage, SessionQuery, Store
-from .memory import MemoryStore
+from ._protocol_async import AsyncStore
+from ._protocol_sync import Store
+from .base import Page, SessionPage, SessionQuery
+
+if TYPE_CHECKING:
+    from ._memory_async import AsyncMemoryStore
+    from ._memory_sync import MemoryStore
+    from ._sqlite_async import AsyncSQLiteStore
+    from ._sqlite_sync import SQLiteStore
 
 __all__ = [
+    "AsyncMemoryStore",
+    "AsyncSQLiteStore",
+    "AsyncStore",
     "MemoryStore",
     "Page",
+    "SQLiteStore",
     "SessionPage",
     "SessionQuery",
     "Store",
     "default_store_url",
+    "open_async_store",
     "open_store",
 ]
+
+_CLASSES = {
+    "AsyncMemoryStore": "._memory_async",
+    "MemoryStore": "._memory_sync",
+    "AsyncSQLiteStore": "._sqlite_async",
+    "SQLiteStore": "._sqlite_sync",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _CLASSES:
+        return getattr(import_module(_CLASSES[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def default_store_url() -> str:
@@ -36,13 +66,29 @@ def default_store_url() -> str:
 
 
 def open_store(url: str | None = None) -> Store:
-    """Open the store a URL names (see the module docstring)."""
+    """Open the store a URL names, for a blocking `SessionManager`."""
+    store: Store = _open(url, SYNC_FACE)
+    return store
+
+
+def open_async_store(url: str | None = None) -> AsyncStore:
+    """Open the store a URL names, for an `AsyncSessionManager`."""
+    store: AsyncStore = _open(url, ASYNC_FACE)
+    return store
+
+
+def _class(module: str, name: str, face: Face) -> Any:
+    prefix = "Async" if face == ASYNC_FACE else ""
+    return getattr(import_module(f"{module}_{face}", __name__), prefix + name)
+
+
+def _open(url: str | None, face: Face) -> Any:
     url = url or default_store_url()
     scheme, has_scheme, _ = url.partition("://")
     if not has_scheme:
         raise ConfigurationError(f"store URL {url!r} needs a scheme such as sqlite:// or memory://")
     if scheme == "memory":
-        return MemoryStore()
+        return _class("._memory", "MemoryStore", face)()
     if scheme == "sqlite":
         parts = urlsplit(url)
         path = url[len("sqlite:///") :].split("?", 1)[0] if url.startswith("sqlite:///") else ""
@@ -56,9 +102,8 @@ def open_store(url: str | None = None) -> Store:
             raise ConfigurationError(
                 f"unknown SQLite store option(s): {', '.join(sorted(unknown))}"
             )
-        from .sqlite import SQLiteStore
-
-        return SQLiteStore(path, synchronous=options.get("synchronous", "FULL"))
+        cls = _class("._sqlite", "SQLiteStore", face)
+        return cls(path, synchronous=options.get("synchronous", "FULL"))
     raise ConfigurationError(
         f"unknown store scheme {scheme!r}: use memory:// or sqlite:// "
         "(postgresql:// and redis:// arrive with their stores)"

@@ -66,6 +66,14 @@ def m002_list_by_update_and_expiry(db: sqlite3.Connection) -> None:
     )
 
 
+@migration
+def m003_list_across_users(db: sqlite3.Connection) -> None:
+    # An unscoped list (the CLI, an admin page) sorted by time scanned every row:
+    # 113 ms at 100k sessions. These serve it newest-first from the index.
+    db.execute("CREATE INDEX sessions_by_created ON sessions (created_us, id)")
+    db.execute("CREATE INDEX sessions_by_updated ON sessions (updated_us, id)")
+
+
 def applied(db: sqlite3.Connection) -> set[int]:
     db.execute(
         "CREATE TABLE IF NOT EXISTS threadline_migrations ("

@@ -1,5 +1,7 @@
 """Tools for testing code built on threadline: the offline `EchoProvider` (with fault
-injection), fake SDK transports and telemetry capture.
+injection; subclass `AsyncEchoEngine` / `EchoEngine` and set ``async_engine_class`` /
+``sync_engine_class`` on an `EchoProvider` subclass to script a test double), fake SDK
+transports and telemetry capture.
 
 The SDK bridge (`RespxTransport`, `openai_client`, `sse_body`) needs ``httpx``,
 ``httpx2`` and ``respx``; it is imported on first use, so ``import threadline.testing``
@@ -11,6 +13,8 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
+from ..providers._echo_async import AsyncEchoEngine
+from ..providers._echo_sync import EchoEngine
 from ..providers.echo import EchoProvider
 from ._spans import TelemetryCapture, capture_telemetry
 
@@ -18,6 +22,8 @@ if TYPE_CHECKING:
     from ._httpx2 import RespxTransport, openai_client, sse_body
 
 __all__ = [
+    "AsyncEchoEngine",
+    "EchoEngine",
     "EchoProvider",
     "RespxTransport",
     "TelemetryCapture",

@@ -1,0 +1,324 @@
+# GENERATED from src/threadline/stores/_sqlite_async.py by scripts/gen_sync.py: do not edit.
+# Edit the async source and run `make generate`.
+"""``sqlite://``: the embedded default store.
+
+One file, WAL journal, ``synchronous=FULL`` by default so a returned turn survives a
+power cut (``?synchronous=NORMAL`` trades the last commits for speed, see
+docs/stores.md). One row per message, one transaction per turn.
+
+This is the async source of `_sqlite_sync.SQLiteStore`. On the async face statements
+run on the calling event loop's thread: a turn's commit is a fraction of a millisecond
+(two inserts, one update, one fsync), and handing it to a worker thread costs about as
+much again as the commit itself. A server that cannot afford any blocking in its loop
+should use the Postgres store.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError as PydanticValidationError
+
+from .._records import SessionRecord
+from ..errors import (
+    ConcurrencyError,
+    ConfigurationError,
+    SessionExpiredError,
+    SessionNotFoundError,
+    StoreError,
+    ValidationError,
+)
+from ..messages import Message, SessionStatus, messages_from_json
+from ._sqlite_migrations import migrate
+from .base import Page, SessionPage, SessionQuery, decode_cursor, encode_cursor, to_micros
+
+logger = logging.getLogger("threadline")
+
+_SYNC_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
+
+# A commit rewrites what a turn or a status change can change. Owner, provider and
+# creation time never change after create(); leaving them out of SET spares SQLite
+# rewriting the index they key (one page less to write and fsync per turn).
+_UPDATE = (
+    "UPDATE sessions SET status = ?, version = ?, updated_us = ?, expires_us = ?,"
+    " message_count = ?, data = ? WHERE id = ? AND version = ?"
+)
+
+
+class SQLiteStore:
+    """A SQLite file (see the module docstring)."""
+
+    kind = "sqlite"
+    blocking_io = True
+
+    def __init__(
+        self, path: str | Path, *, synchronous: str = "FULL", busy_timeout_ms: int = 5000
+    ) -> None:
+        synchronous = synchronous.upper()
+        if synchronous not in _SYNC_LEVELS:
+            raise ConfigurationError(f"synchronous must be one of {', '.join(_SYNC_LEVELS)}")
+        self.path = str(path) if str(path) == ":memory:" else str(Path(path).expanduser())
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            db = sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=30
+            )
+            db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute(f"PRAGMA synchronous = {synchronous}")
+            migrate(db, self.path)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open SQLite store {self.path}: {exc}") from exc
+        self._db: sqlite3.Connection | None = db
+        # Statements never await, so one loop cannot interleave them; the lock covers
+        # a store shared by managers on different threads.
+        self._lock = threading.Lock()
+
+    # -- helpers -------------------------------------------------------------------
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise StoreError(f"SQLite store {self.path} is closed")
+        return self._db
+
+    @staticmethod
+    def _record(session_id: str, data: str) -> SessionRecord:
+        try:
+            return SessionRecord.model_validate_json(data)
+        except PydanticValidationError as exc:
+            raise StoreError(
+                f"session {session_id!r} has a corrupt record: {exc.errors()[0]['msg']}",
+                session_id=session_id,
+            ) from exc
+
+    @staticmethod
+    def _row(record: SessionRecord) -> tuple[Any, ...]:
+        return (
+            record.user,
+            record.provider,
+            record.status.value,
+            record.version,
+            to_micros(record.created_at),
+            to_micros(record.updated_at),
+            None if record.expires_at is None else to_micros(record.expires_at),
+            record.message_count,
+            record.model_dump_json(),
+            record.id,
+        )
+
+    @contextmanager
+    def _guard(self, session_id: str | None) -> Iterator[sqlite3.Connection]:
+        """Hold the lock; turn SQLite failures (locked, I/O, malformed) into StoreError."""
+        with self._lock:
+            try:
+                yield self.db
+            except sqlite3.IntegrityError:
+                raise
+            except sqlite3.Error as exc:
+                what = f"session {session_id!r}" if session_id else "the store"
+                raise StoreError(
+                    f"SQLite store {self.path} failed on {what}: {exc}", session_id=session_id
+                ) from exc
+
+    @contextmanager
+    def _transaction(self, session_id: str | None) -> Iterator[sqlite3.Connection]:
+        """One write transaction: committed if the body returns, else rolled back,
+        including when COMMIT itself fails (the connection never stays inside it)."""
+        with self._guard(session_id) as db:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+
+    def _parse(self, rows: list[tuple[str, str]]) -> list[SessionRecord]:
+        """Records of many rows; a corrupt one is skipped (and logged by id) so that
+        one damaged session cannot hide every other session from a listing."""
+        records = []
+        for session_id, data in rows:
+            try:
+                records.append(self._record(session_id, data))
+            except StoreError:
+                logger.warning("skipping corrupt session row %s in %s", session_id, self.path)
+        return records
+
+    # -- protocol ------------------------------------------------------------------
+
+    def create(self, record: SessionRecord, messages: Sequence[Message] = ()) -> None:
+        row = self._row(record)
+        with self._transaction(record.id) as db:
+            try:
+                db.execute(
+                    "INSERT INTO sessions (user_id, provider, status, version, created_us,"
+                    " updated_us, expires_us, message_count, data, id)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    row,
+                )
+            except sqlite3.IntegrityError as exc:
+                raise ValidationError(f"session id {record.id!r} is already taken") from exc
+            if messages:
+                db.executemany(
+                    "INSERT INTO messages (session_id, seq, data) VALUES (?, ?, ?)",
+                    [(record.id, i, m.model_dump_json()) for i, m in enumerate(messages)],
+                )
+
+    def get(self, session_id: str, *, user: str | None, now: datetime) -> SessionRecord:
+        sql = "SELECT data, expires_us IS NOT NULL AND expires_us <= ? FROM sessions WHERE id = ?"
+        params: list[Any] = [to_micros(now), session_id]
+        if user is not None:
+            sql += " AND user_id = ?"
+            params.append(user)
+        with self._guard(session_id) as db:
+            row = db.execute(sql, params).fetchone()
+        if row is None:
+            raise SessionNotFoundError(session_id)
+        if row[1]:
+            raise SessionExpiredError(session_id)
+        return self._record(session_id, row[0])
+
+    def commit(
+        self,
+        record: SessionRecord,
+        *,
+        expected_version: int,
+        append: Sequence[Message] = (),
+        keep: int | None = None,
+    ) -> None:
+        expires = None if record.expires_at is None else to_micros(record.expires_at)
+        values = (
+            record.status.value,
+            record.version,
+            to_micros(record.updated_at),
+            expires,
+            record.message_count,
+            record.model_dump_json(),
+            record.id,
+            expected_version,
+        )
+        with self._transaction(record.id) as db:
+            if db.execute(_UPDATE, values).rowcount != 1:
+                if db.execute("SELECT 1 FROM sessions WHERE id = ?", (record.id,)).fetchone():
+                    raise ConcurrencyError(record.id, expected_version)
+                raise SessionNotFoundError(record.id)
+            if keep is not None:
+                db.execute(
+                    "DELETE FROM messages WHERE session_id = ? AND seq >= ?", (record.id, keep)
+                )
+            if append:
+                start = record.message_count - len(append)
+                try:
+                    db.executemany(
+                        "INSERT INTO messages (session_id, seq, data) VALUES (?, ?, ?)",
+                        [(record.id, start + i, m.model_dump_json()) for i, m in enumerate(append)],
+                    )
+                except sqlite3.IntegrityError as exc:
+                    # A message slot already taken means another writer got there first.
+                    raise ConcurrencyError(record.id, expected_version) from exc
+
+    def read_messages(
+        self, session_id: str, *, after: int = 0, limit: int | None = None
+    ) -> list[Message]:
+        with self._guard(session_id) as db:
+            rows = db.execute(
+                "SELECT data FROM messages WHERE session_id = ? AND seq >= ? ORDER BY seq LIMIT ?",
+                (session_id, after, -1 if limit is None else limit),
+            ).fetchall()
+        try:
+            return messages_from_json([r[0] for r in rows])
+        except (PydanticValidationError, ValueError) as exc:
+            raise StoreError(
+                f"session {session_id!r} has a corrupt message row", session_id=session_id
+            ) from exc
+
+    def list_sessions(self, query: SessionQuery) -> SessionPage:
+        column = "updated_us" if query.order_by == "updated" else "created_us"
+        where = []
+        params: list[Any] = []
+        if query.user is not None:
+            where.append("user_id = ?")
+            params.append(query.user)
+        if query.provider is not None:
+            where.append("provider = ?")
+            params.append(query.provider)
+        now = to_micros(query.now)
+        if query.status == SessionStatus.EXPIRED:
+            where.append("expires_us IS NOT NULL AND expires_us <= ?")
+            params.append(now)
+        else:
+            where.append("(expires_us IS NULL OR expires_us > ?)")
+            params.append(now)
+            if query.status is not None:
+                where.append("status = ?")
+                params.append(query.status.value)
+        if query.cursor is not None:
+            key, last_id = decode_cursor(query.cursor)
+            where.append(f"({column}, id) < (?, ?)")
+            params.extend([key, last_id])
+        sql = (
+            f"SELECT id, data, {column} FROM sessions WHERE {' AND '.join(where)}"
+            f" ORDER BY {column} DESC, id DESC LIMIT ?"
+        )
+        params.append(query.limit + 1)
+        with self._guard(None) as db:
+            rows = db.execute(sql, params).fetchall()
+        page = Page[SessionRecord](self._parse([(r[0], r[1]) for r in rows[: query.limit]]))
+        if len(rows) > query.limit:
+            last = rows[query.limit - 1]
+            page.next_cursor = encode_cursor(last[2], last[0])
+        return page
+
+    def delete(self, session_id: str, *, user: str | None) -> bool:
+        sql = "DELETE FROM sessions WHERE id = ?"
+        params: list[Any] = [session_id]
+        if user is not None:
+            sql += " AND user_id = ?"
+            params.append(user)
+        with self._transaction(session_id) as db:
+            removed = db.execute(sql, params).rowcount
+            if removed:
+                db.execute("DELETE FROM messages WHERE session_id = ?", (session_id,))
+        return removed > 0
+
+    def delete_many(self, session_ids: Sequence[str]) -> int:
+        if not session_ids:
+            return 0
+        marks = ",".join("?" * len(session_ids))
+        with self._transaction(None) as db:
+            removed = db.execute(
+                f"DELETE FROM sessions WHERE id IN ({marks})", list(session_ids)
+            ).rowcount
+            db.execute(f"DELETE FROM messages WHERE session_id IN ({marks})", list(session_ids))
+        return int(removed)
+
+    def expired(self, now: datetime, limit: int = 500) -> list[tuple[str, SessionRecord | None]]:
+        with self._guard(None) as db:
+            rows = db.execute(
+                "SELECT id, data FROM sessions WHERE expires_us IS NOT NULL AND expires_us <= ?"
+                " ORDER BY expires_us, id LIMIT ?",
+                (to_micros(now), limit),
+            ).fetchall()
+        expired: list[tuple[str, SessionRecord | None]] = []
+        for session_id, data in rows:
+            try:
+                expired.append((session_id, self._record(session_id, data)))
+            except StoreError:
+                expired.append((session_id, None))  # corrupt, but still to be removed
+        return expired
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
