@@ -46,7 +46,8 @@ def _store(store: str | AsyncStore | None) -> AsyncStore:
 
 
 class AsyncSessionManager:
-    """Creates, finds, lists and cleans up sessions. Use as an async context manager.
+    """Creates, finds, lists and cleans up sessions. Use it as a context manager, or
+    call ``aclose()`` when done.
 
     ``store``: a URL (``memory://``, ``sqlite:///file.db``) or a store of this face
     (`AsyncSQLiteStore`...); default ``$THREADLINE_STORE``, else a SQLite file in the

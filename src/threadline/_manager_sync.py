@@ -48,7 +48,8 @@ def _store(store: str | Store | None) -> Store:
 
 
 class SessionManager:
-    """Creates, finds, lists and cleans up sessions. Use as an async context manager.
+    """Creates, finds, lists and cleans up sessions. Use it as a context manager, or
+    call ``close()`` when done.
 
     ``store``: a URL (``memory://``, ``sqlite:///file.db``) or a store of this face
     (`SQLiteStore`...); default ``$THREADLINE_STORE``, else a SQLite file in the

@@ -3,8 +3,7 @@
 """``memory://``: a store in this process's memory, for tests and throwaway sessions.
 
 It keeps the same contract as the durable stores (versions, ownership, expiry, cursors),
-so code tested against it behaves the same on SQLite. Async source of
-`_memory_sync.MemoryStore`.
+so code tested against it behaves the same on SQLite.
 """
 
 from __future__ import annotations
