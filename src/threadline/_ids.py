@@ -7,7 +7,6 @@ by creation time as plain strings.
 
 from __future__ import annotations
 
-import base64
 import os
 import re
 import threading
@@ -27,15 +26,16 @@ MAX_ID_LENGTH = 128
 _ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:@+=-]*")
 
 
-# RFC 4648 base32 digits -> Crockford's, lower case (same 5-bit values, sortable order).
-_TO_CROCKFORD = bytes.maketrans(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", _ALPHABET.encode())
+# Every 10-bit value as two digits: 13 lookups encode 130 bits. (base64.b32encode is
+# pure Python on 3.11 and cost 17 µs an id, a tenth of a whole echo turn.)
+_PAIRS = [high + low for high in _ALPHABET for low in _ALPHABET]
+_SHIFTS = range(120, -1, -10)
 
 
 def _encode(value: int) -> str:
     """128 bits as 26 Crockford base32 digits (the two top bits are zero)."""
-    # 160 bits make 32 whole base32 digits; the last 26 hold the 128-bit value.
-    digits = base64.b32encode(value.to_bytes(20, "big"))[6:]
-    return digits.translate(_TO_CROCKFORD).decode("ascii")
+    pairs = _PAIRS
+    return "".join([pairs[(value >> shift) & 1023] for shift in _SHIFTS])
 
 
 def new_id(prefix: str) -> str:

@@ -128,6 +128,12 @@ class Telemetry:
         from . import __version__
 
         self.store_kind = store_kind
+        # With no tracer provider given and no SDK installed globally, every span is a
+        # no-op: skip building them (checked per call: an SDK may be set up later).
+        self._explicit_tracing = tracer_provider is not None
+        self._proxy_provider = trace.ProxyTracerProvider
+        self._get_provider = trace.get_tracer_provider
+        self._no_span: Span = trace.INVALID_SPAN
         self.tracer = trace.get_tracer(
             INSTRUMENTATION_NAME, __version__, tracer_provider=tracer_provider
         )
@@ -150,6 +156,11 @@ class Telemetry:
         self.capture = content.ContentCapture.from_env()
         configure_logging()
 
+    @property
+    def tracing(self) -> bool:
+        """Spans are recorded somewhere: a provider was given, or the global one is set."""
+        return self._explicit_tracing or not isinstance(self._get_provider(), self._proxy_provider)
+
     @contextmanager
     def span(
         self,
@@ -166,6 +177,9 @@ class Telemetry:
         across ``yield`` in a generator, where attaching would leak into the caller.
         Exceptions are not recorded as events: their messages may quote content.
         """
+        if not self.tracing:
+            yield self._no_span
+            return
         from opentelemetry import trace
         from opentelemetry.trace import SpanKind, Status, StatusCode
 
@@ -236,6 +250,9 @@ class Telemetry:
     @contextmanager
     def store_step(self, span: Span | None, name: str) -> Iterator[None]:
         """Record a store call as an event with its duration (default: current span)."""
+        if not self.tracing:
+            yield
+            return
         if span is None:
             from opentelemetry import trace
 

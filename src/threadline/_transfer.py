@@ -51,7 +51,10 @@ def read_document(data: object) -> tuple[SessionRecord, list[Message]]:
         raise ValidationError("invalid export document: no session object")
     try:
         record = SessionRecord.model_validate({k: v for k, v in session.items() if k in _IMPORTED})
-        history = [Message.model_validate(m) for m in data.get("messages") or []]
+        # Through __init__, which keeps every timestamp in UTC.
+        history = [
+            Message(**Message.model_validate(m).__dict__) for m in data.get("messages") or []
+        ]
     except PydanticValidationError as exc:
         raise ValidationError(f"invalid export document: {exc.errors()[0]['msg']}") from exc
     return record, history

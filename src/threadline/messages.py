@@ -183,7 +183,14 @@ class Message(_Model):
     provider_id: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
 
-    _utc = field_validator("created_at")(lambda cls, v: _as_utc(v))
+    def __init__(self, **data: Any) -> None:
+        # Timestamps are UTC. Normalised here, not in a field validator: a validator
+        # runs Python code for every message parsed from the store (rows the store
+        # wrote itself, always UTC), which nearly doubled the cost of loading history.
+        when = data.get("created_at")
+        if isinstance(when, datetime):
+            data["created_at"] = _as_utc(when)
+        super().__init__(**data)
 
     @property
     def text(self) -> str:
