@@ -87,3 +87,8 @@ __all__ = [
     "__version__",
     "providers",
 ]
+
+
+def __dir__() -> list[str]:
+    # The public names only: not ``annotations`` or the private submodules.
+    return list(__all__)

@@ -18,12 +18,21 @@ from ._runtime_async import AsyncRuntime
 from ._session_async import AsyncConversationSession
 from ._telemetry import Telemetry
 from ._transfer import read_document
-from ._validate import as_tools, check_metadata, mode_for, user_id
+from ._validate import (
+    as_tools,
+    check_metadata,
+    check_providers,
+    check_text,
+    check_ttl,
+    expiry,
+    mode_for,
+    user_id,
+)
 from .errors import ConfigurationError, ValidationError
 from .messages import SessionInfo, SessionStatus, Tool, utcnow
 from .providers import Provider
 from .stores import AsyncStore, open_async_store
-from .stores.base import Page, SessionQuery
+from .stores.base import Page, SessionQuery, decode_cursor
 
 if TYPE_CHECKING:
     from opentelemetry.metrics import MeterProvider
@@ -69,13 +78,14 @@ class AsyncSessionManager:
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
     ) -> None:
-        if default_ttl is not None and default_ttl.total_seconds() <= 0:
-            raise ValidationError("default_ttl must be positive")
+        self.default_ttl = check_ttl(default_ttl, "default_ttl")
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise TypeError(f"retry must be a tl.RetryPolicy, not {type(retry).__name__}")
+        given = check_providers(providers)
         opened = _store(store)
-        self.default_ttl = default_ttl
         self._runtime = AsyncRuntime(
             opened,
-            providers,
+            given,
             retry or RetryPolicy(),
             Telemetry(
                 store_kind=opened.kind,
@@ -130,12 +140,14 @@ class AsyncSessionManager:
         runtime = self._runtime
         with runtime.telemetry.operation("create") as span:
             runtime.check_open()
+            check_text(provider, "provider")
             impl = runtime.provider(provider)
             mode = mode_for(impl, mode)
-            ttl = ttl if ttl is not None else self.default_ttl
-            if ttl is not None and ttl.total_seconds() <= 0:
-                raise ValidationError("ttl must be positive")
+            ttl = check_ttl(ttl) if ttl is not None else self.default_ttl
+            check_text(model, "model", optional=True)
+            check_text(system, "system", optional=True)
             now = utcnow()
+            ttl_seconds = ttl.total_seconds() if ttl is not None else None
             record = SessionRecord(
                 id=validate_id(session_id, "session id")
                 if session_id is not None
@@ -147,8 +159,8 @@ class AsyncSessionManager:
                 mode=mode,
                 created_at=now,
                 updated_at=now,
-                expires_at=now + ttl if ttl is not None else None,
-                ttl_seconds=ttl.total_seconds() if ttl is not None else None,
+                expires_at=expiry(now, ttl_seconds),
+                ttl_seconds=ttl_seconds,
                 metadata=check_metadata(metadata),
                 tools=as_tools(tools) or [],
             )
@@ -191,10 +203,17 @@ class AsyncSessionManager:
         runtime = self._runtime
         with runtime.telemetry.operation("list") as span:
             runtime.check_open()
+            if not isinstance(limit, int) or isinstance(limit, bool):
+                raise TypeError(f"limit must be an int, not {type(limit).__name__}")
             if not 1 <= limit <= 1000:
                 raise ValidationError("limit must be between 1 and 1000")
+            check_text(provider, "provider", optional=True)
+            if cursor is not None:
+                decode_cursor(cursor)
             if order_by not in ("created", "updated"):
                 raise ValidationError("order_by must be 'created' or 'updated'")
+            if status is not None and not isinstance(status, str):
+                raise TypeError(f"status must be a str, not {type(status).__name__}")
             try:
                 status = SessionStatus(status) if status is not None else None
             except ValueError:
@@ -260,14 +279,13 @@ class AsyncSessionManager:
             exported, history = read_document(data)
             runtime.provider(exported.provider)  # fail early on an unknown provider
             now = utcnow()
-            ttl = exported.ttl_seconds
             record = exported.model_copy(
                 update={
                     "id": validate_id(exported.id, "session id") if keep_id else new_id("ses"),
                     "user": user_id(user if user is not None else exported.user),
                     "created_at": now,
                     "updated_at": now,
-                    "expires_at": now + timedelta(seconds=ttl) if ttl is not None else None,
+                    "expires_at": expiry(now, exported.ttl_seconds),
                     "message_count": len(history),
                 }
             )

@@ -53,6 +53,8 @@ class SessionRecord(BaseModel):
     usage: Usage = Field(default_factory=Usage)
     checkpoints: list[Checkpoint] = Field(default_factory=list)
     tools: list[Tool] = Field(default_factory=list)
+    pending_calls: list[str] = Field(default_factory=list)
+    """Tool calls of the last reply still waiting for their `ToolResult`s."""
 
     def is_expired(self, now: datetime) -> bool:
         return self.expires_at is not None and self.expires_at <= now

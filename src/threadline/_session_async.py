@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from . import _lifecycle
@@ -22,7 +22,15 @@ from ._ids import new_id
 from ._records import Mode, SessionRecord
 from ._runtime_async import AsyncRuntime
 from ._transfer import export_document
-from ._validate import ToolsArg, check_metadata, mode_for, user_id
+from ._validate import (
+    ToolsArg,
+    check_metadata,
+    check_text,
+    expiry,
+    mode_for,
+    pending_calls,
+    user_id,
+)
 from .errors import (
     SessionExpiredError,
     SessionNotFoundError,
@@ -237,7 +245,7 @@ class AsyncConversationSession:
         changes.update(version=record.version + 1, updated_at=now)
         if record.ttl_seconds is not None:
             # Expiry slides: a session lives ttl past its last write.
-            changes["expires_at"] = now + timedelta(seconds=record.ttl_seconds)
+            changes["expires_at"] = expiry(now, record.ttl_seconds)
         if append or keep is not None:
             base = record.message_count if keep is None else keep
             changes["message_count"] = base + len(append)
@@ -276,7 +284,7 @@ class AsyncConversationSession:
 
     async def fail(self, reason: str) -> None:
         """Mark the session failed (the caller's verdict), recording ``reason``."""
-        await self._transition("fail", reason)
+        await self._transition("fail", check_text(reason, "reason"))
 
     async def cancel(self) -> None:
         await self._transition("cancel")
@@ -330,7 +338,12 @@ class AsyncConversationSession:
     # -- history -------------------------------------------------------------------
 
     async def checkpoint(self, label: str | None = None) -> Checkpoint:
-        """Mark the current point of the history so ``restore`` can return to it."""
+        """Mark the current point of the history so ``restore`` can return to it.
+
+        Labels need not be unique: ``restore(label)`` returns to the most recent
+        checkpoint with that label.
+        """
+        check_text(label, "checkpoint label", optional=True)
         async with self._lock:
             with self._runtime.telemetry.operation("checkpoint", self._record) as span:
                 self._check_writable("checkpoint")
@@ -339,6 +352,10 @@ class AsyncConversationSession:
                 return cp
 
     def _find_checkpoint(self, ref: Checkpoint | str) -> Checkpoint:
+        if not isinstance(ref, Checkpoint | str):
+            raise TypeError(
+                f"a checkpoint is a tl.Checkpoint, its id or its label, not {type(ref).__name__}"
+            )
         key = ref.id if isinstance(ref, Checkpoint) else ref
         for cp in reversed(self._record.checkpoints):
             if key in (cp.id, cp.label):
@@ -357,7 +374,14 @@ class AsyncConversationSession:
                 self._check_writable("restore")
                 cp = self._find_checkpoint(checkpoint)
                 kept = [c for c in self._record.checkpoints if c.message_count <= cp.message_count]
-                await self._commit(span, keep=cp.message_count, checkpoints=kept, native=None)
+                history = await self._load_history()
+                await self._commit(
+                    span,
+                    keep=cp.message_count,
+                    checkpoints=kept,
+                    native=None,
+                    pending_calls=pending_calls(history[: cp.message_count]),
+                )
 
     async def fork(self, **options: Unpack[ForkOptions]) -> AsyncConversationSession:
         """A new session with this one's history (up to ``at=checkpoint``).
@@ -369,6 +393,12 @@ class AsyncConversationSession:
         runtime = self._runtime
         with runtime.telemetry.operation("fork", self._record) as span:
             runtime.check_open()
+            unknown = set(options) - set(ForkOptions.__annotations__)
+            if unknown:
+                raise TypeError(f"fork() got unknown options: {', '.join(sorted(unknown))}")
+            for key in ("provider", "model"):
+                if key in options:
+                    check_text(options[key], key)
             parent = self._record
             history = await self._load_history()
             checkpoints = parent.checkpoints
@@ -388,7 +418,7 @@ class AsyncConversationSession:
                 impl, options.get("mode") or (parent.mode if provider == parent.provider else None)
             )
             now = utcnow()
-            metadata = {**parent.metadata, **options.get("metadata", {})}
+            metadata = {**parent.metadata, **check_metadata(options.get("metadata"))}
             record = parent.model_copy(
                 update={
                     "id": new_id("ses"),
@@ -402,16 +432,13 @@ class AsyncConversationSession:
                     "version": 1,
                     "created_at": now,
                     "updated_at": now,
-                    "expires_at": (
-                        now + timedelta(seconds=parent.ttl_seconds)
-                        if parent.ttl_seconds is not None
-                        else None
-                    ),
+                    "expires_at": expiry(now, parent.ttl_seconds),
                     "metadata": check_metadata(metadata),
                     "parent_id": parent.id,
                     "message_count": len(history),
                     "usage": Usage(),
                     "checkpoints": checkpoints,
+                    "pending_calls": pending_calls(history),
                 }
             )
             span.set_attribute("threadline.fork.child_id", record.id)

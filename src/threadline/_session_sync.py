@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from . import _lifecycle
@@ -24,7 +24,15 @@ from ._ids import new_id
 from ._records import Mode, SessionRecord
 from ._runtime_sync import Runtime
 from ._transfer import export_document
-from ._validate import ToolsArg, check_metadata, mode_for, user_id
+from ._validate import (
+    ToolsArg,
+    check_metadata,
+    check_text,
+    expiry,
+    mode_for,
+    pending_calls,
+    user_id,
+)
 from .errors import (
     SessionExpiredError,
     SessionNotFoundError,
@@ -234,7 +242,7 @@ class ConversationSession:
         changes.update(version=record.version + 1, updated_at=now)
         if record.ttl_seconds is not None:
             # Expiry slides: a session lives ttl past its last write.
-            changes["expires_at"] = now + timedelta(seconds=record.ttl_seconds)
+            changes["expires_at"] = expiry(now, record.ttl_seconds)
         if append or keep is not None:
             base = record.message_count if keep is None else keep
             changes["message_count"] = base + len(append)
@@ -273,7 +281,7 @@ class ConversationSession:
 
     def fail(self, reason: str) -> None:
         """Mark the session failed (the caller's verdict), recording ``reason``."""
-        self._transition("fail", reason)
+        self._transition("fail", check_text(reason, "reason"))
 
     def cancel(self) -> None:
         self._transition("cancel")
@@ -327,7 +335,12 @@ class ConversationSession:
     # -- history -------------------------------------------------------------------
 
     def checkpoint(self, label: str | None = None) -> Checkpoint:
-        """Mark the current point of the history so ``restore`` can return to it."""
+        """Mark the current point of the history so ``restore`` can return to it.
+
+        Labels need not be unique: ``restore(label)`` returns to the most recent
+        checkpoint with that label.
+        """
+        check_text(label, "checkpoint label", optional=True)
         with self._lock:
             with self._runtime.telemetry.operation("checkpoint", self._record) as span:
                 self._check_writable("checkpoint")
@@ -336,6 +349,10 @@ class ConversationSession:
                 return cp
 
     def _find_checkpoint(self, ref: Checkpoint | str) -> Checkpoint:
+        if not isinstance(ref, Checkpoint | str):
+            raise TypeError(
+                f"a checkpoint is a tl.Checkpoint, its id or its label, not {type(ref).__name__}"
+            )
         key = ref.id if isinstance(ref, Checkpoint) else ref
         for cp in reversed(self._record.checkpoints):
             if key in (cp.id, cp.label):
@@ -354,7 +371,14 @@ class ConversationSession:
                 self._check_writable("restore")
                 cp = self._find_checkpoint(checkpoint)
                 kept = [c for c in self._record.checkpoints if c.message_count <= cp.message_count]
-                self._commit(span, keep=cp.message_count, checkpoints=kept, native=None)
+                history = self._load_history()
+                self._commit(
+                    span,
+                    keep=cp.message_count,
+                    checkpoints=kept,
+                    native=None,
+                    pending_calls=pending_calls(history[: cp.message_count]),
+                )
 
     def fork(self, **options: Unpack[ForkOptions]) -> ConversationSession:
         """A new session with this one's history (up to ``at=checkpoint``).
@@ -366,6 +390,12 @@ class ConversationSession:
         runtime = self._runtime
         with runtime.telemetry.operation("fork", self._record) as span:
             runtime.check_open()
+            unknown = set(options) - set(ForkOptions.__annotations__)
+            if unknown:
+                raise TypeError(f"fork() got unknown options: {', '.join(sorted(unknown))}")
+            for key in ("provider", "model"):
+                if key in options:
+                    check_text(options[key], key)
             parent = self._record
             history = self._load_history()
             checkpoints = parent.checkpoints
@@ -385,7 +415,7 @@ class ConversationSession:
                 impl, options.get("mode") or (parent.mode if provider == parent.provider else None)
             )
             now = utcnow()
-            metadata = {**parent.metadata, **options.get("metadata", {})}
+            metadata = {**parent.metadata, **check_metadata(options.get("metadata"))}
             record = parent.model_copy(
                 update={
                     "id": new_id("ses"),
@@ -399,16 +429,13 @@ class ConversationSession:
                     "version": 1,
                     "created_at": now,
                     "updated_at": now,
-                    "expires_at": (
-                        now + timedelta(seconds=parent.ttl_seconds)
-                        if parent.ttl_seconds is not None
-                        else None
-                    ),
+                    "expires_at": expiry(now, parent.ttl_seconds),
                     "metadata": check_metadata(metadata),
                     "parent_id": parent.id,
                     "message_count": len(history),
                     "usage": Usage(),
                     "checkpoints": checkpoints,
+                    "pending_calls": pending_calls(history),
                 }
             )
             span.set_attribute("threadline.fork.child_id", record.id)

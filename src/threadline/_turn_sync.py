@@ -15,13 +15,15 @@ import logging
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from pydantic_core import PydanticSerializationError
+
 from ._concurrency import Lock, close_iter, current_task
 from ._records import SessionRecord
 from ._retrying_sync import call_with_retry
 from ._runtime_sync import Runtime
-from ._validate import ToolsArg, as_tools
+from ._validate import ToolsArg, as_tools, pending_calls
 from .errors import ConcurrencyError, ProviderError, ValidationError
-from .messages import Message
+from .messages import Message, ToolResult
 from .providers.base import StreamEvent, TurnRequest, TurnResult
 
 if TYPE_CHECKING:
@@ -59,15 +61,44 @@ class TurnOwner(Protocol):
     ) -> None: ...
 
 
+def check_tool_results(record: SessionRecord, message: Message) -> None:
+    """The mirror never holds a history a provider would reject: tool calls of the
+    last reply are answered, all of them, before anything else is sent."""
+    pending = record.pending_calls
+    answered = [p.call_id for p in message.parts if isinstance(p, ToolResult)]
+    if pending and sorted(answered) != sorted(pending):
+        missing = [c for c in pending if c not in answered]
+        if not answered:
+            raise ValidationError(
+                f"the last reply asked for tool calls {', '.join(pending)}: send a "
+                "tl.ToolResult for each (is_error=True to decline one) before anything else"
+            )
+        raise ValidationError(
+            f"tool results must answer the pending calls {', '.join(pending)} exactly"
+            + (f"; missing {', '.join(missing)}" if missing else "")
+        )
+    if not pending and answered:
+        raise ValidationError(
+            f"no tool call is waiting for a result (got results for {', '.join(answered)})"
+        )
+
+
 def build_request(
     session: TurnOwner, message: Message, tools: ToolsArg, options: dict[str, Any], provider: str
 ) -> TurnRequest:
     """The request for one turn. The history is read only when the turn needs it:
     local mode, or server-side state that no longer matches the mirror."""
-    size = len(message.model_dump_json())
+    try:
+        size = len(message.model_dump_json())
+    except PydanticSerializationError:
+        raise ValidationError(
+            "the message cannot be stored: its text is not valid Unicode, or a tool "
+            "result's output is not JSON"
+        ) from None
     if size > MAX_MESSAGE_BYTES:
         raise ValidationError(f"message is {size} bytes; the limit is {MAX_MESSAGE_BYTES}")
     record = session._record
+    check_tool_results(record, message)
     request = TurnRequest(
         session_id=record.id,
         model=record.model,
@@ -101,6 +132,7 @@ def commit(session: TurnOwner, span: Span, request: TurnRequest, result: TurnRes
         append=[message, *result.output],
         usage=session._record.usage + result.usage,
         native=result.native,
+        pending_calls=pending_calls(result.output),
     )
     return result.output[-1]
 

@@ -288,15 +288,32 @@ def to_input_message(content: SendInput) -> Message:
     A `ToolResult` (or a list of them) becomes a ``tool`` message; anything else a
     ``user`` message. Empty input is refused.
     """
+    if content is None or isinstance(content, bytes | int | float):
+        raise TypeError(
+            "send() takes a str, a tl.Message, a part (tl.TextPart, tl.ImagePart, "
+            f"tl.ToolResult...) or a list of them, not {type(content).__name__}"
+        )
+    if isinstance(content, Mapping) and "role" in content:
+        raise TypeError(
+            "send() takes message parts, not a message dict: pass tl.Message(role=..., "
+            "parts=[...]) or just the text"
+        )
     if isinstance(content, Message):
         if content.role not in ("user", "tool"):
             raise ValidationError(f"send() takes user or tool messages, not {content.role!r}")
         message = content
     else:
         # A single part may come as a model or as a plain dict.
-        items: Sequence[object] = (
-            [content] if isinstance(content, str | BaseModel | Mapping) else list(content)
-        )
+        if isinstance(content, str | BaseModel | Mapping):
+            items: Sequence[object] = [content]
+        else:
+            try:
+                items = list(content)
+            except TypeError:
+                raise TypeError(
+                    f"send() takes a str, a tl.Message, a part or a list of them, not "
+                    f"{type(content).__name__}"
+                ) from None
         parts: list[Part] = []
         for item in items:
             if isinstance(item, str):
@@ -311,7 +328,9 @@ def to_input_message(content: SendInput) -> Message:
             ):
                 parts.append(item)
             else:
-                raise ValidationError(f"send() cannot take a {type(item).__name__}")
+                raise TypeError(
+                    f"send() cannot take a {type(item).__name__}: pass str or message parts"
+                )
         results = [p for p in parts if isinstance(p, ToolResult)]
         if results and len(results) != len(parts):
             raise ValidationError("tool results cannot be mixed with other parts")

@@ -70,6 +70,10 @@ class Fault:
     end_after_events: int | None = None
     """Stream this many events, then end the body cleanly (no ``response.completed``)."""
     failed: dict[str, Any] | None = None
+    malformed: Any = None
+    """Store the turn, then answer 200 with this instead of the response: bytes as
+    they are, or a function of the real response JSON returning the JSON to send.
+    When streaming, bytes replace the whole event stream."""
 
 
 def _error_body(message: str, *, param: str | None = None, code: str | None = None) -> Item:
@@ -352,6 +356,18 @@ class FakeOpenAI:
             return httpx.Response(
                 200, headers={"content-type": "text/event-stream"}, content=sse_body(events)
             )
+        if fault.malformed is not None:
+            store()
+            if isinstance(fault.malformed, bytes):
+                kind = "text/event-stream" if body.get("stream") else "application/json"
+                return httpx.Response(200, headers={"content-type": kind}, content=fault.malformed)
+            if body.get("stream"):
+                final = fault.malformed(response)
+                events = [{"type": "response.completed", "sequence_number": 1, "response": final}]
+                return httpx.Response(
+                    200, headers={"content-type": "text/event-stream"}, content=sse_body(events)
+                )
+            return httpx.Response(200, json=fault.malformed(response))
         if fault.timeout_after_storing:
             store()
             raise httpx.ReadTimeout("timed out", request=request)

@@ -18,7 +18,7 @@ from ..errors import AuthenticationError, ProviderError
 from ..messages import Message
 from . import _openai_wire as wire
 from ._openai_errors import failure, lost_state, map_error
-from ._sdk import check_client, require, transport_error
+from ._sdk import check_client, require, transport_error, unreadable
 from .base import NativeState, StreamEvent, TurnRequest, TurnResult
 from .openai import NativeKind, OpenAIProvider
 
@@ -185,7 +185,7 @@ class AsyncOpenAIEngine:
             # The conversation is gone, so the turn cannot be in it: seed a new one.
             request.native = None
             return None
-        items = [item.to_dict() for item in page.data]
+        items = [item.to_dict(warnings=False) for item in page.data]
         diverged = "last_item_id" not in current.data
         anchor = current.data.get("last_item_id")
         newer: list[dict[str, Any]] = []
@@ -243,12 +243,35 @@ class AsyncOpenAIEngine:
 
     # -- results -------------------------------------------------------------------
 
-    def _result(self, request: TurnRequest, plan: _Plan, response: Mapping[str, Any]) -> TurnResult:
-        """The turn from a response's JSON (``response.completed`` or a plain reply)."""
+    def _result(self, request: TurnRequest, plan: _Plan, response: object) -> TurnResult:
+        """The turn from a response's JSON (``response.completed`` or a plain reply);
+        a response of the wrong shape is an ambiguous, unreadable reply."""
+        if not isinstance(response, Mapping) or not isinstance(response.get("id"), str):
+            raise unreadable(self.name, "no response object")
+        if response.get("status") == "failed":
+            error = response.get("error") or {}
+            if not isinstance(error, Mapping):
+                raise unreadable(self.name, "a failed response without an error object")
+            raise failure(self.name, error.get("code"), str(error.get("message") or ""))
+        try:
+            return self._read(request, plan, response)
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            # pydantic's ValidationError is a ValueError too: a part that does not fit.
+            raise unreadable(
+                self.name, f"unexpected response shape ({type(exc).__name__})"
+            ) from None
+
+    def _read(self, request: TurnRequest, plan: _Plan, response: Mapping[str, Any]) -> TurnResult:
         if response.get("status") == "failed":
             error = response.get("error") or {}
             raise failure(self.name, error.get("code"), error.get("message") or "")
-        output: list[dict[str, Any]] = response.get("output") or []
+        output: list[dict[str, Any]] = response["output"]
+        replied = isinstance(output, list) and any(
+            isinstance(item, Mapping) and item.get("type") in ("message", "function_call")
+            for item in output
+        )
+        if not replied and response.get("status") != "incomplete":
+            raise ValueError("no reply in the response")
         usage = wire.usage_from(response.get("usage"))
         reply = wire.reply_from_items(output, usage)
         incomplete = response.get("incomplete_details") or {}
@@ -308,13 +331,14 @@ class AsyncOpenAIEngine:
         try:
             plan, raw = await self._create(request, stream=False)
         except self._sdk.OpenAIError as exc:
-            raise self._error(exc) from exc
+            # Not chained: the SDK's exception text may quote the API key back.
+            raise self._error(exc) from None
         if plan.recovered is not None:
             return plan.recovered
         try:
             response = json.loads(raw.content)
         except ValueError:
-            raise ProviderError("the reply was not JSON", provider=self.name) from None
+            raise unreadable(self.name, "the reply was not JSON") from None
         return self._result(request, plan, response)
 
     async def stream(self, request: TurnRequest) -> AsyncIterator[StreamEvent | TurnResult]:
@@ -334,10 +358,11 @@ class AsyncOpenAIEngine:
                     yield StreamEvent(type="text", text=event.delta)
                 elif kind == "response.output_item.done" and event.item.type == "function_call":
                     yield StreamEvent(
-                        type="tool_call", tool_call=wire.tool_call(event.item.to_dict())
+                        type="tool_call",
+                        tool_call=wire.tool_call(event.item.to_dict(warnings=False)),
                     )
                 elif kind in ("response.completed", "response.incomplete"):
-                    final = event.response.to_dict()
+                    final = event.response.to_dict(warnings=False)
                     break
                 elif kind == "response.failed":
                     error = event.response.error
@@ -347,7 +372,12 @@ class AsyncOpenAIEngine:
                 elif kind == "error":
                     raise failure(self.name, event.code, event.message)
         except openai.OpenAIError as exc:
-            raise self._error(exc) from exc
+            raise self._error(exc) from None
+        except ProviderError:
+            raise
+        except (KeyError, TypeError, AttributeError, ValueError) as exc:
+            # A data line that is not JSON, or an event of the wrong shape.
+            raise unreadable(self.name, f"a broken stream event ({type(exc).__name__})") from None
         finally:
             if events is not None:
                 await events.close()
@@ -365,7 +395,7 @@ class AsyncOpenAIEngine:
         except self._sdk.NotFoundError:
             return  # already gone: that is what we wanted
         except self._sdk.OpenAIError as exc:
-            raise self._error(exc) from exc
+            raise self._error(exc) from None
 
     async def aclose(self) -> None:
         if self._owns_client:

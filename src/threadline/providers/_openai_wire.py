@@ -191,7 +191,10 @@ def reply_from_items(items: Sequence[Mapping[str, Any]], usage: Usage | None = N
         kind = item.get("type")
         if kind == "message":
             provider_id = provider_id or item.get("id")
-            for content in item.get("content") or ():
+            contents = item.get("content")
+            if not isinstance(contents, list) or not contents:
+                raise ValueError("a message item without content")
+            for content in contents:
                 if content.get("type") == "output_text":
                     parts.append(TextPart(text=content.get("text", "")))
                 elif content.get("type") == "refusal":

@@ -37,6 +37,7 @@ __all__ = [
     "require",
     "status_error",
     "transport_error",
+    "unreadable",
 ]
 
 _RETRYABLE_STATUS = frozenset({408, 409, 429})
@@ -143,6 +144,22 @@ def transport_error(provider: str, message: str) -> ProviderUnavailableError:
     """A timeout or a lost connection: retryable, and ambiguous (it may have landed)."""
     return ProviderUnavailableError(
         redact(message), provider=provider, retryable=True, ambiguous=True
+    )
+
+
+def unreadable(provider: str, what: str) -> ProviderError:
+    """A reply that arrived but cannot be read (not JSON, wrong shape, a broken stream).
+
+    The server may hold the turn, so it is ambiguous: the session drops its
+    server-side copy rather than continue a conversation the mirror cannot match.
+    Retryable: a proxy's garbage is often transient, and a retry after an ambiguous
+    failure first checks whether the turn landed.
+    """
+    return ProviderError(
+        f"the reply could not be read: {redact(what)}",
+        provider=provider,
+        retryable=True,
+        ambiguous=True,
     )
 
 

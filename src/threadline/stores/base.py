@@ -10,18 +10,17 @@ user sees only that user's sessions, and expired sessions never come back as liv
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, Literal, Protocol, TypeVar, runtime_checkable
+from typing import Generic, Literal, TypeVar
 
 from .._records import SessionRecord
 from ..errors import ValidationError
-from ..messages import Message, SessionStatus
+from ..messages import SessionStatus
 
 T = TypeVar("T")
 
-__all__ = ["Page", "SessionPage", "SessionQuery", "Store", "decode_cursor", "encode_cursor"]
+__all__ = ["Page", "SessionPage", "SessionQuery", "decode_cursor", "encode_cursor", "to_micros"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,70 +46,24 @@ class Page(list[T], Generic[T]):
 SessionPage = Page[SessionRecord]
 
 
-@runtime_checkable
-class Store(Protocol):
-    """The async storage protocol every backend implements."""
-
-    kind: str
-    """Short backend name for telemetry: ``memory``, ``sqlite``..."""
-
-    async def create(self, record: SessionRecord, messages: Sequence[Message] = ()) -> None:
-        """Insert a new session with an initial history. An existing id is refused."""
-
-    async def get(self, session_id: str, *, user: str | None, now: datetime) -> SessionRecord:
-        """The record, or `SessionNotFoundError` (also for another user's session) or
-        `SessionExpiredError`."""
-        ...
-
-    async def commit(
-        self,
-        record: SessionRecord,
-        *,
-        expected_version: int,
-        append: Sequence[Message] = (),
-        keep: int | None = None,
-    ) -> None:
-        """Write ``record`` if the stored version is still ``expected_version``.
-
-        In the same atomic step: drop messages past the first ``keep`` (restore), then
-        append ``append`` after them. A stale version raises `ConcurrencyError`.
-        ``record.message_count`` must equal the resulting number of messages.
-        """
-
-    async def read_messages(
-        self, session_id: str, *, after: int = 0, limit: int | None = None
-    ) -> list[Message]:
-        """Messages in order, skipping the first ``after``, at most ``limit``."""
-        ...
-
-    async def list_sessions(self, query: SessionQuery) -> SessionPage:
-        """Live (or, with ``status=EXPIRED``, expired) sessions matching the query."""
-        ...
-
-    async def delete(self, session_id: str, *, user: str | None) -> bool:
-        """Remove a session and its messages; False if there was none to remove."""
-        ...
-
-    async def expired(
-        self, now: datetime, limit: int = 500
-    ) -> list[tuple[str, SessionRecord | None]]:
-        """Ids of sessions whose ``expires_at`` has passed, oldest expiry first, each
-        with its record (None if the record is too damaged to read: it still goes)."""
-        ...
-
-    async def close(self) -> None:
-        """Release connections. Safe to call twice."""
-
-
 def encode_cursor(sort_key: int, session_id: str) -> str:
     return f"{sort_key}.{session_id}"
 
 
+_MAX_KEY = 2**63 - 1  # sort keys are 64-bit integers in every store
+
+
 def decode_cursor(cursor: str) -> tuple[int, str]:
+    if not isinstance(cursor, str):
+        raise ValidationError(f"a list cursor is a string, not {type(cursor).__name__}")
     key, sep, session_id = cursor.partition(".")
-    if not sep or not key.lstrip("-").isdigit() or not session_id:
+    digits = key[1:] if key.startswith("-") else key
+    if not sep or not digits.isascii() or not digits.isdigit() or len(digits) > 19:
         raise ValidationError(f"not a list cursor: {cursor[:40]!r}")
-    return int(key), session_id
+    value = int(key)
+    if not -_MAX_KEY <= value <= _MAX_KEY or not session_id:
+        raise ValidationError(f"not a list cursor: {cursor[:40]!r}")
+    return value, session_id
 
 
 def to_micros(value: datetime) -> int:
