@@ -150,3 +150,47 @@ def test_home_directory_in_the_path_is_expanded(
     with tl.SessionManager("sqlite:///~/nested/chats.db") as m:
         m.create().send("at home")
     assert (tmp_path / "nested" / "chats.db").exists()
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "/proc/threadline-test/x/y.db",  # a folder that cannot be created
+        "{tmp}/a-file/sessions.db",  # a parent that is a file
+    ],
+)
+def test_a_path_that_cannot_hold_a_database_is_a_store_error(tmp_path: Path, where: str) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    url = "sqlite:///" + where.format(tmp=tmp_path)
+    with pytest.raises(tl.StoreError, match="cannot open SQLite store") as info:
+        tl.SessionManager(url)
+    assert info.value.__cause__ is None
+
+
+def test_a_read_only_store_can_be_listed_and_read_but_not_written(tmp_path: Path) -> None:
+    path = tmp_path / "ro.db"
+    with tl.SessionManager(f"sqlite:///{path}") as m:
+        s = m.create(user="u")
+        s.send("kept")
+    with tl.SessionManager(f"sqlite:///{path}?mode=ro") as m:
+        assert [i.id for i in m.list()] == [s.id]
+        assert [x.text for x in m.get(s.id).messages] == ["kept", "echo: kept"]
+        with pytest.raises(tl.StoreError, match="readonly"):
+            m.create()
+        with pytest.raises(tl.StoreError, match="readonly"):
+            m.get(s.id).send("refused")
+    with tl.SessionManager(f"sqlite:///{path}") as m:
+        assert m.get(s.id).version == 2
+
+
+def test_a_read_only_store_must_exist_and_be_current(tmp_path: Path) -> None:
+    with pytest.raises(tl.StoreError, match="must exist"):
+        tl.SessionManager(f"sqlite:///{tmp_path / 'none.db'}?mode=ro")
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    migrate(db, str(path), up_to=1)
+    db.close()
+    with pytest.raises(tl.StoreError, match="not up to date"):
+        tl.SessionManager(f"sqlite:///{path}?mode=ro")
+    with pytest.raises(tl.ConfigurationError, match="'ro'"):
+        tl.SessionManager(f"sqlite:///{path}?mode=readonly")

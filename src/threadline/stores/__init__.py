@@ -97,13 +97,19 @@ def _open(url: str | None, face: Face) -> Any:
                 f"store URL {url!r} names no file: use sqlite:///relative.db or sqlite:////abs.db"
             )
         options = dict(parse_qsl(parts.query))
-        unknown = set(options) - {"synchronous"}
+        unknown = set(options) - {"synchronous", "mode"}
         if unknown:
             raise ConfigurationError(
                 f"unknown SQLite store option(s): {', '.join(sorted(unknown))}"
             )
+        if options.get("mode", "rw") not in ("ro", "rw"):
+            raise ConfigurationError("the SQLite mode option is 'ro' (read-only) or 'rw'")
         cls = _class("._sqlite", "SQLiteStore", face)
-        return cls(path, synchronous=options.get("synchronous", "FULL"))
+        return cls(
+            path,
+            synchronous=options.get("synchronous", "FULL"),
+            read_only=True if options.get("mode") == "ro" else None,
+        )
     raise ConfigurationError(
         f"unknown store scheme {scheme!r}: use memory:// or sqlite:// "
         "(postgresql:// and redis:// arrive with their stores)"

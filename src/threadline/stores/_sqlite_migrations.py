@@ -82,6 +82,21 @@ def applied(db: sqlite3.Connection) -> set[int]:
     return {row[0] for row in db.execute("SELECT number FROM threadline_migrations")}
 
 
+def check_current(db: sqlite3.Connection, path: str) -> None:
+    """For a store opened read-only: its schema must be exactly this code's."""
+    try:
+        done = {row[0] for row in db.execute("SELECT number FROM threadline_migrations")}
+    except sqlite3.OperationalError:
+        done = set()
+    known = {number for number, _, _ in MIGRATIONS}
+    if done != known:
+        raise StoreError(
+            f"{path} is opened read-only but its schema is "
+            + ("newer than this threadline knows" if done - known else "not up to date")
+            + ": open it writable once (with this threadline) to migrate it"
+        )
+
+
 def migrate(db: sqlite3.Connection, path: str, *, up_to: int | None = None) -> list[str]:
     """Apply the missing migrations (each in its own transaction); return their names."""
     done = applied(db)

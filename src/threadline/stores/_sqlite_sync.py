@@ -16,6 +16,7 @@ should use the Postgres store.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
@@ -36,7 +37,7 @@ from ..errors import (
     ValidationError,
 )
 from ..messages import Message, SessionStatus, messages_from_json
-from ._sqlite_migrations import migrate
+from ._sqlite_migrations import check_current, migrate
 from .base import Page, SessionPage, SessionQuery, decode_cursor, encode_cursor, to_micros
 
 logger = logging.getLogger("threadline")
@@ -52,6 +53,13 @@ _UPDATE = (
 )
 
 
+def _read_only(path: str) -> bool:
+    """An existing database we may not write (or whose folder we may not write)."""
+    if path == ":memory:" or not Path(path).exists():
+        return False
+    return not os.access(path, os.W_OK) or not os.access(Path(path).parent, os.W_OK)
+
+
 class SQLiteStore:
     """A SQLite file (see the module docstring)."""
 
@@ -59,30 +67,55 @@ class SQLiteStore:
     blocking_io = True
 
     def __init__(
-        self, path: str | Path, *, synchronous: str = "FULL", busy_timeout_ms: int = 5000
+        self,
+        path: str | Path,
+        *,
+        synchronous: str = "FULL",
+        busy_timeout_ms: int = 5000,
+        read_only: bool | None = None,
     ) -> None:
+        """``read_only``: open for reading only (None: when the file or its folder is
+        not writable). Reads work; writes raise `StoreError`."""
         synchronous = synchronous.upper()
         if synchronous not in _SYNC_LEVELS:
             raise ConfigurationError(f"synchronous must be one of {', '.join(_SYNC_LEVELS)}")
         self.path = str(path) if str(path) == ":memory:" else str(Path(path).expanduser())
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.read_only = _read_only(self.path) if read_only is None else read_only
         try:
-            db = sqlite3.connect(
-                self.path, isolation_level=None, check_same_thread=False, timeout=30
-            )
+            if self.path != ":memory:" and not self.read_only:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            db = self._connect()
             db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
-            db.execute("PRAGMA journal_mode = WAL")
-            db.execute(f"PRAGMA synchronous = {synchronous}")
-            migrate(db, self.path)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open SQLite store {self.path}: {exc}") from exc
+            if self.read_only:
+                check_current(db, self.path)
+            else:
+                db.execute("PRAGMA journal_mode = WAL")
+                db.execute(f"PRAGMA synchronous = {synchronous}")
+                migrate(db, self.path)
+        except (sqlite3.Error, OSError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise StoreError(f"cannot open SQLite store {self.path}: {reason}") from None
         self._db: sqlite3.Connection | None = db
         # Statements never await, so one loop cannot interleave them; the lock covers
         # a store shared by managers on different threads.
         self._lock = threading.Lock()
 
     # -- helpers -------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        if not self.read_only:
+            return sqlite3.connect(
+                self.path, isolation_level=None, check_same_thread=False, timeout=30
+            )
+        if not Path(self.path).is_file():
+            raise sqlite3.OperationalError("no such file (a read-only store must exist)")
+        # A WAL database in a folder we cannot write cannot keep its -shm file: read it
+        # as an immutable snapshot.
+        immutable = "&immutable=1" if not os.access(Path(self.path).parent, os.W_OK) else ""
+        uri = f"{Path(self.path).absolute().as_uri()}?mode=ro{immutable}"
+        return sqlite3.connect(
+            uri, uri=True, isolation_level=None, check_same_thread=False, timeout=30
+        )
 
     @property
     def db(self) -> sqlite3.Connection:
