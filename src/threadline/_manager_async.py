@@ -28,7 +28,7 @@ from ._validate import (
     mode_for,
     user_id,
 )
-from .errors import ConfigurationError, ValidationError
+from .errors import ConfigurationError, SessionNotFoundError, StoreError, ValidationError
 from .messages import SessionInfo, SessionStatus, Tool, utcnow
 from .providers import Provider
 from .stores import AsyncStore, open_async_store
@@ -241,8 +241,20 @@ class AsyncSessionManager:
         with runtime.telemetry.operation("delete") as span:
             runtime.check_open()
             validate_id(session_id, "session id")
-            with runtime.telemetry.store_step(span, "get"):
-                record = await runtime.store.get(session_id, user=user_id(user), now=utcnow())
+            owner = user_id(user)
+            try:
+                with runtime.telemetry.store_step(span, "get"):
+                    record = await runtime.store.get(session_id, user=owner, now=utcnow())
+            except StoreError as exc:
+                if exc.session_id != session_id:
+                    raise
+                # A damaged record still goes (its server-side state, unreadable, is
+                # left to expire on the provider's side); ownership is still checked
+                # by the store's delete.
+                logger.warning("deleting session %s, whose record is damaged", session_id)
+                if not await runtime.store.delete(session_id, user=owner):
+                    raise SessionNotFoundError(session_id) from None
+                return
             runtime.telemetry.annotate(span, record)
             await runtime.delete_record(record)
 

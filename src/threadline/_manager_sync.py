@@ -30,7 +30,7 @@ from ._validate import (
     mode_for,
     user_id,
 )
-from .errors import ConfigurationError, ValidationError
+from .errors import ConfigurationError, SessionNotFoundError, StoreError, ValidationError
 from .messages import SessionInfo, SessionStatus, Tool, utcnow
 from .providers import Provider
 from .stores import Store, open_store
@@ -243,8 +243,20 @@ class SessionManager:
         with runtime.telemetry.operation("delete") as span:
             runtime.check_open()
             validate_id(session_id, "session id")
-            with runtime.telemetry.store_step(span, "get"):
-                record = runtime.store.get(session_id, user=user_id(user), now=utcnow())
+            owner = user_id(user)
+            try:
+                with runtime.telemetry.store_step(span, "get"):
+                    record = runtime.store.get(session_id, user=owner, now=utcnow())
+            except StoreError as exc:
+                if exc.session_id != session_id:
+                    raise
+                # A damaged record still goes (its server-side state, unreadable, is
+                # left to expire on the provider's side); ownership is still checked
+                # by the store's delete.
+                logger.warning("deleting session %s, whose record is damaged", session_id)
+                if not runtime.store.delete(session_id, user=owner):
+                    raise SessionNotFoundError(session_id) from None
+                return
             runtime.telemetry.annotate(span, record)
             runtime.delete_record(record)
 

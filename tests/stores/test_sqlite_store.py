@@ -194,3 +194,26 @@ def test_a_read_only_store_must_exist_and_be_current(tmp_path: Path) -> None:
         tl.SessionManager(f"sqlite:///{path}?mode=ro")
     with pytest.raises(tl.ConfigurationError, match="'ro'"):
         tl.SessionManager(f"sqlite:///{path}?mode=readonly")
+
+
+def test_a_session_with_a_damaged_record_can_still_be_deleted(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'd.db'}"
+    with tl.SessionManager(url) as m:
+        bad = m.create(user="u")
+        bad.send("x")
+        other = m.create(user="u")
+    db = sqlite3.connect(tmp_path / "d.db", isolation_level=None)
+    db.execute("UPDATE sessions SET data = '{not json' WHERE id = ?", (bad.id,))
+    db.close()
+    with tl.SessionManager(url) as m:
+        with pytest.raises(tl.SessionNotFoundError):
+            m.delete(bad.id, user="someone-else")  # ownership still holds
+        m.delete(bad.id, user="u")
+        with pytest.raises(tl.SessionNotFoundError):
+            m.get(bad.id)
+        assert [i.id for i in m.list(user="u")] == [other.id]
+    db = sqlite3.connect(tmp_path / "d.db", isolation_level=None)
+    assert (
+        db.execute("SELECT count(*) FROM messages WHERE session_id = ?", (bad.id,)).fetchone()[0]
+        == 0
+    )
