@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test generate lint typecheck pytest bench clean
+.PHONY: demo test generate lint typecheck pytest services bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,14 +21,30 @@ generate: $(STAMP)
 
 lint: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/gen_sync.py --check
-	$(BIN)/ruff check src tests examples benchmarks scripts
-	$(BIN)/ruff format --check src tests examples benchmarks scripts
+	$(BIN)/ruff check src compat tests examples benchmarks scripts
+	$(BIN)/ruff format --check src compat tests examples benchmarks scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The store tests start their own Postgres and Redis (tests/_servers.py). Install the
+# Debian packages only when a binary is missing: apt would otherwise upgrade them.
+# With THREADLINE_TEST_POSTGRES_URL / THREADLINE_TEST_REDIS_URL set, yours are used.
+services:
+	@need=""; \
+	if [ -z "$$THREADLINE_TEST_POSTGRES_URL" ] && \
+	   ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then need="$$need postgresql"; fi; \
+	if [ -z "$$THREADLINE_TEST_REDIS_URL" ] && \
+	   ! command -v redis-server >/dev/null 2>&1; then need="$$need redis-server"; fi; \
+	if [ -n "$$need" ]; then \
+		echo "make services: installing$$need"; \
+		sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+		$$sudo apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q --no-install-recommends $$need; \
+	fi
+
 # pytest exits 5 when it collected no tests: say so, and fail like any other failure.
-pytest: $(STAMP)
+pytest: $(STAMP) services
 	@$(BIN)/pytest -q; status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make: pytest collected no tests" >&2; fi; \
 	exit $$status

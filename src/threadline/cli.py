@@ -408,6 +408,99 @@ def cleanup(store: Store = None) -> None:
         stderr.print(f"removed {removed} expired session{'s' if removed != 1 else ''}")
 
 
+@app.command("migrate-v1")
+def migrate_v1(
+    v1_db: Annotated[
+        Path, typer.Argument(help="A LangSwarm v1 session database; it is never written.")
+    ],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Check every session and report; write nothing.")
+    ] = False,
+    timezone: Annotated[
+        str | None,
+        typer.Option(help="Zone v1's naive timestamps were written in. [default: local]"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+    store: Store = None,
+) -> None:
+    """Move every session of a LangSwarm v1 database into the store (idempotent)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from ._migrate_v1 import migrate_v1 as run
+    from ._migrate_v1 import print_summary
+
+    with errors_as_messages():
+        zone = None
+        if timezone is not None:
+            from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+            try:
+                zone = ZoneInfo(timezone)
+            except (ZoneInfoNotFoundError, ValueError):
+                fail(f"unknown time zone {timezone!r} (use an IANA name such as Europe/Paris)")
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+        with Progress(*columns, console=stderr, transient=True) as bar:
+            task = bar.add_task("checking" if dry_run else "migrating", total=None)
+            summary = run(
+                v1_db,
+                store,
+                dry_run=dry_run,
+                timezone=zone,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    if as_json:
+        typer.echo(json.dumps(summary.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        print_summary(stderr, summary)
+    if summary.failed:
+        raise typer.Exit(EXIT_ERROR)
+
+
+@app.command("migrate-store")
+def migrate_store(
+    source: Annotated[str, typer.Argument(help="Store URL to copy from; never written.")],
+    target: Annotated[str, typer.Argument(help="Store URL to copy into.")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Compare every session and report; write nothing.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Copy every session between two stores (idempotent; run again to resume)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from ._migrate_store import migrate_store as run
+    from .stores import open_store
+
+    with errors_as_messages():
+        if source == target:
+            fail("the source and the target are the same store")
+        src = open_store(source)
+        try:
+            dst = open_store(target)
+            try:
+                columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+                with Progress(*columns, console=stderr, transient=True) as bar:
+                    task = bar.add_task("checking" if dry_run else "copying", total=None)
+                    summary = run(
+                        src,
+                        dst,
+                        dry_run=dry_run,
+                        progress=lambda done, total: bar.update(task, completed=done, total=total),
+                    )
+            finally:
+                dst.close()
+        finally:
+            src.close()
+    if as_json:
+        typer.echo(json.dumps(summary.as_dict(), indent=2))
+    else:
+        stderr.print(summary.describe())
+        for session_id in summary.conflicts:
+            stderr.print(f"conflict: {session_id} differs in the target and was left as it is")
+    if summary.conflicts:
+        raise typer.Exit(EXIT_ERROR)
+
+
 def main() -> None:
     """Entry point of the ``threadline`` script."""
     app()
