@@ -58,6 +58,7 @@ RENAMES = {
     "StopAsyncIteration": "StopIteration",
     "async_engine": "sync_engine",
     "aload_history": "load_history",
+    "ahttp_event_hooks": "http_event_hooks",
     "open_async_store": "open_store",
     "AsyncLock": "Lock",
     "acurrent_task": "current_task",

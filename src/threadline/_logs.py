@@ -7,7 +7,7 @@ well. A line reads ``<event> key=value ...``; the same fields are on
 (unless content capture is switched on, see `_genai_content`) or API keys.
 
 Hook for provider adapters: call `log_request` once per HTTP request, or pass
-``event_hooks=http_event_hooks("openai")`` to an async httpx/httpx2 client threadline
+``event_hooks=ahttp_event_hooks("openai")`` to an async httpx/httpx2 client threadline
 builds. It logs method, host, path (never the query string: some APIs put keys there),
 status, duration, and the session id of the turn being run, taken from a context
 variable so adapters need not pass it.
@@ -87,25 +87,45 @@ def log_request(
     )
 
 
-def http_event_hooks(provider: str) -> dict[str, list[Callable[[Any], Awaitable[None]]]]:
-    """``event_hooks`` for an async httpx/httpx2 client that call `log_request`.
+class _RequestTimer:
+    """When each request started, until its response headers arrive."""
 
-    The duration runs until the response headers arrive (the hook's moment).
-    """
-    started: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+    def __init__(self, provider: str) -> None:
+        self.provider = provider
+        self.started: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
 
-    async def on_request(request: Any) -> None:
-        started[request] = time.perf_counter()
+    def request(self, request: Any) -> None:
+        self.started[request] = time.perf_counter()
 
-    async def on_response(response: Any) -> None:
+    def response(self, response: Any) -> None:
         request = response.request
-        begun = started.pop(request, None)
+        begun = self.started.pop(request, None)
         log_request(
-            provider=provider,
+            provider=self.provider,
             method=request.method,
             url=str(request.url),
             status=response.status_code,
             duration=time.perf_counter() - begun if begun is not None else 0.0,
         )
 
+
+def ahttp_event_hooks(provider: str) -> dict[str, list[Callable[[Any], Awaitable[None]]]]:
+    """``event_hooks`` for an async httpx/httpx2 client that call `log_request`.
+
+    The duration runs until the response headers arrive (the hook's moment).
+    """
+    timer = _RequestTimer(provider)
+
+    async def on_request(request: Any) -> None:
+        timer.request(request)
+
+    async def on_response(response: Any) -> None:
+        timer.response(response)
+
     return {"request": [on_request], "response": [on_response]}
+
+
+def http_event_hooks(provider: str) -> dict[str, list[Callable[[Any], None]]]:
+    """``event_hooks`` for a blocking httpx/httpx2 client (see `ahttp_event_hooks`)."""
+    timer = _RequestTimer(provider)
+    return {"request": [timer.request], "response": [timer.response]}

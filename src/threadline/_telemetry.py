@@ -52,6 +52,7 @@ GEN_AI_RESPONSE_FINISH_REASONS = "gen_ai.response.finish_reasons"
 GEN_AI_USAGE_INPUT_TOKENS = "gen_ai.usage.input_tokens"
 GEN_AI_USAGE_OUTPUT_TOKENS = "gen_ai.usage.output_tokens"
 GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS = "gen_ai.usage.cache_read.input_tokens"
+GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS = "gen_ai.usage.cache_creation.input_tokens"
 GEN_AI_TOKEN_TYPE = "gen_ai.token.type"
 ERROR_TYPE = "error.type"
 # threadline's own.
@@ -440,6 +441,8 @@ class ModelCall:
             GEN_AI_USAGE_OUTPUT_TOKENS: result.usage.output_tokens,
             GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: result.usage.cached_input_tokens,
         }
+        if result.usage.cache_write_tokens:
+            attrs[GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS] = result.usage.cache_write_tokens
         if result.response_id:
             attrs[GEN_AI_RESPONSE_ID] = result.response_id
         if result.response_model:

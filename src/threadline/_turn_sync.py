@@ -22,7 +22,7 @@ from ._records import SessionRecord
 from ._retrying_sync import call_with_retry
 from ._runtime_sync import Runtime
 from ._validate import ToolsArg, as_tools, pending_calls
-from .errors import ConcurrencyError, ProviderError, ValidationError
+from .errors import ConcurrencyError, ConfigurationError, ProviderError, ValidationError
 from .messages import Message, ToolResult
 from .providers.base import StreamEvent, TurnRequest, TurnResult
 
@@ -150,7 +150,9 @@ def abandon(
     ambiguous provider error on any attempt, or an interruption after sending
     (abandoned stream, cancellation, Ctrl-C, a failed commit). The session then stops
     using its server-side copy and deletes it; the next turn re-seeds from the mirror.
-    Errors that say the request was refused (401, 400, 429) keep it. Server-side state
+    Errors that say the request was refused (401, 400, 429), or that it was never sent
+    (a `ValidationError` or `ConfigurationError` raised before sending: an option the
+    provider does not take, a client of the wrong kind), keep it. Server-side state
     created during this turn is deleted in any case. Nothing here may hide the
     original error.
     """
@@ -167,7 +169,9 @@ def abandon(
             if result is not None:
                 runtime.forget_native(session.id, result.native, span)
         elif stored is not None and (
-            not isinstance(exc, ProviderError) or exc.ambiguous or request.ambiguous
+            not isinstance(exc, ProviderError | ValidationError | ConfigurationError)
+            or (isinstance(exc, ProviderError) and exc.ambiguous)
+            or request.ambiguous
         ):
             reason = "ambiguous_failure" if isinstance(exc, ProviderError) else "interrupted"
             try:

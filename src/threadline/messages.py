@@ -154,11 +154,14 @@ Part = Annotated[
 
 
 class Usage(_Model):
-    """Token counts. ``input_tokens`` includes ``cached_input_tokens``."""
+    """Token counts. ``input_tokens`` includes ``cached_input_tokens`` (read from a
+    prompt cache) and ``cache_write_tokens`` (written to one, where a provider bills
+    that separately, as Anthropic does)."""
 
     input_tokens: int = 0
     output_tokens: int = 0
     cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
 
     @property
     def total_tokens(self) -> int:
@@ -169,6 +172,7 @@ class Usage(_Model):
             input_tokens=self.input_tokens + other.input_tokens,
             output_tokens=self.output_tokens + other.output_tokens,
             cached_input_tokens=self.cached_input_tokens + other.cached_input_tokens,
+            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import sys
 from typing import TYPE_CHECKING
 
@@ -417,7 +418,13 @@ async def test_the_built_client_reads_the_environment_with_sdk_retries_off(
     assert str(client.base_url) == "http://localhost:9/v1/"
     # Its HTTP requests reach threadline's debug log (method, host, path, status).
     assert len(client._client.event_hooks["response"]) == 1
+    assert inspect.iscoroutinefunction(client._client.event_hooks["response"][0])
     await provider.async_engine().aclose()
+    # The blocking face builds a blocking client with blocking hooks.
+    sync_client = provider.sync_engine()._client
+    (hook,) = sync_client._client.event_hooks["response"]
+    assert not inspect.iscoroutinefunction(hook) and sync_client.max_retries == 0
+    provider.sync_engine().close()
 
 
 async def test_a_missing_sdk_asks_for_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:

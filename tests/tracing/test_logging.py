@@ -10,7 +10,7 @@ import httpx2
 import pytest
 
 import threadline as tl
-from threadline._logs import http_event_hooks
+from threadline._logs import ahttp_event_hooks
 from threadline.providers import EchoProvider
 from threadline.providers.base import TurnRequest, TurnResult
 from threadline.testing import AsyncEchoEngine
@@ -41,7 +41,7 @@ class HttpEcho(EchoProvider):
     def __init__(self, http: ModuleType) -> None:
         super().__init__()
         transport = http.MockTransport(lambda request: http.Response(201, json={"ok": True}))
-        self.client = http.AsyncClient(transport=transport, event_hooks=http_event_hooks("echo"))
+        self.client = http.AsyncClient(transport=transport, event_hooks=ahttp_event_hooks("echo"))
 
 
 def test_threadline_log_debug_installs_a_handler(

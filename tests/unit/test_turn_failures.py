@@ -279,3 +279,28 @@ def test_load_reads_only_the_messages_the_record_counts(tmp_path: Path) -> None:
         assert len(loaded.messages) == 2
         loaded.refresh()
         assert len(loaded.messages) == 2
+
+
+class _RefusingEngine(AsyncEchoEngine):
+    async def turn(self, request: TurnRequest) -> TurnResult:
+        raise tl.ValidationError("the provider does not take the option 'temperature'")
+
+
+class RefusingEcho(EchoProvider):
+    """Echo whose engine refuses the turn before sending anything."""
+
+    async_engine_class = _RefusingEngine
+
+
+async def test_a_turn_refused_before_sending_keeps_the_server_side_copy() -> None:
+    """A `ValidationError` from the engine means nothing was sent: the session keeps
+    using its server-side state instead of re-seeding a new one next turn."""
+    echo = RefusingEcho()
+    async with tl.AsyncSessionManager("memory://", providers=[echo]) as m:
+        s = await m.create()
+        native = tl.providers.base.NativeState(provider="echo", handle="echo_conv_1")
+        s._record = s._record.model_copy(update={"native": native})
+        with pytest.raises(tl.ValidationError, match="temperature"):
+            await s.send("hi", temperature=2)
+        assert s.native_id == "echo_conv_1"
+        assert s.messages == []

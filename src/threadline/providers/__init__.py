@@ -17,9 +17,11 @@ from .base import Capabilities, StreamEvent, TurnRequest, TurnResult
 from .echo import EchoProvider
 
 if TYPE_CHECKING:
+    from .anthropic import AnthropicProvider
     from .openai import OpenAIProvider
 
 __all__ = [
+    "AnthropicProvider",
     "AsyncEngine",
     "Capabilities",
     "Engine",
@@ -36,6 +38,7 @@ __all__ = [
 _BUILTIN = {
     "echo": (".echo", "EchoProvider"),
     "openai": (".openai", "OpenAIProvider"),
+    "anthropic": (".anthropic", "AnthropicProvider"),
 }
 
 

@@ -51,13 +51,13 @@ class AsyncOpenAIEngine:
         self.native: NativeKind = provider.native
         self._owns_client = client is None
         if client is None:
-            from .._logs import http_event_hooks
+            from .._logs import ahttp_event_hooks
 
             try:
                 client = openai.AsyncOpenAI(
                     max_retries=0,
                     http_client=openai.DefaultAsyncHttpxClient(
-                        event_hooks=http_event_hooks(self.name)
+                        event_hooks=ahttp_event_hooks(self.name)
                     ),
                 )
             except openai.OpenAIError:

@@ -3,9 +3,10 @@ injection; subclass `AsyncEchoEngine` / `EchoEngine` and set ``async_engine_clas
 ``sync_engine_class`` on an `EchoProvider` subclass to script a test double), fake SDK
 transports and telemetry capture.
 
-The SDK bridge (`RespxTransport`, `openai_client`, `sse_body`) needs ``httpx``,
-``httpx2`` and ``respx``; it is imported on first use, so ``import threadline.testing``
-works without them.
+The SDK bridge (`RespxTransport`, `openai_client`, `sse_body`) and the fake Anthropic
+API (`FakeAnthropic`, `AnthropicFault`, `anthropic_client`) need ``httpx``,
+``httpx2`` and ``respx``; they are imported on first use, so ``import
+threadline.testing`` works without them.
 """
 
 from __future__ import annotations
@@ -19,20 +20,31 @@ from ..providers.echo import EchoProvider
 from ._spans import TelemetryCapture, capture_telemetry
 
 if TYPE_CHECKING:
+    from ._anthropic_fake import AnthropicFault, FakeAnthropic, anthropic_client
     from ._httpx2 import RespxTransport, openai_client, sse_body
 
 __all__ = [
+    "AnthropicFault",
     "AsyncEchoEngine",
     "EchoEngine",
     "EchoProvider",
+    "FakeAnthropic",
     "RespxTransport",
     "TelemetryCapture",
+    "anthropic_client",
     "capture_telemetry",
     "openai_client",
     "sse_body",
 ]
 
-_LAZY = {"RespxTransport": "._httpx2", "openai_client": "._httpx2", "sse_body": "._httpx2"}
+_LAZY = {
+    "AnthropicFault": "._anthropic_fake",
+    "FakeAnthropic": "._anthropic_fake",
+    "RespxTransport": "._httpx2",
+    "anthropic_client": "._anthropic_fake",
+    "openai_client": "._httpx2",
+    "sse_body": "._httpx2",
+}
 
 
 def __getattr__(name: str) -> Any:
