@@ -6,7 +6,7 @@ The blocking `SessionManager` is generated from this file (docs/architecture.md)
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Literal, Self
 
@@ -184,7 +184,7 @@ class AsyncSessionManager:
             with runtime.telemetry.store_step(span, "get"):
                 record = await runtime.store.get(session_id, user=user_id(user), now=utcnow())
             runtime.telemetry.annotate(span, record)
-            return AsyncConversationSession(runtime, record)
+            return AsyncConversationSession(runtime, record, packed=True)
 
     async def list(
         self,
@@ -258,22 +258,33 @@ class AsyncSessionManager:
             runtime.telemetry.annotate(span, record)
             await runtime.delete_record(record)
 
-    async def cleanup_expired(self) -> int:
+    async def cleanup_expired(self, *, progress: Callable[[int, int], None] | None = None) -> int:
         """Delete every expired session (and its server-side state); return how many.
 
         Sessions go in batches of 500, one store transaction each; then their
-        server-side state is deleted, best effort.
+        server-side state is deleted, best effort. ``progress(done, found)``, if
+        given, is called after each batch and after each server-side delete: ``done``
+        sessions are fully handled out of ``found`` so far (``found`` grows by batch).
         """
         runtime = self._runtime
         with runtime.telemetry.operation("cleanup_expired") as span:
             runtime.check_open()
-            removed = 0
+            removed = found = done = 0
             while batch := await runtime.store.expired(utcnow()):
                 with runtime.telemetry.store_step(span, "delete"):
                     removed += await runtime.store.delete_many([sid for sid, _ in batch])
-                for session_id, record in batch:
-                    if record is not None and record.native is not None:
-                        await runtime.discard_native(record.native, session_id)
+                native = [
+                    (sid, r.native) for sid, r in batch if r is not None and r.native is not None
+                ]
+                found += len(batch)
+                done += len(batch) - len(native)
+                if progress is not None:
+                    progress(done, found)
+                for session_id, state in native:
+                    await runtime.discard_native(state, session_id)
+                    done += 1
+                    if progress is not None:
+                        progress(done, found)
             span.set_attribute("threadline.sessions.removed", removed)
             return removed
 

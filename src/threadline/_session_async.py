@@ -67,13 +67,32 @@ class ForkOptions(TypedDict, total=False):
 class AsyncConversationSession:
     """A conversation mirrored in the store. Get one from `AsyncSessionManager`."""
 
-    __slots__ = ("_deleted", "_history", "_lock", "_record", "_runtime", "_stream_task")
+    __slots__ = (
+        "_deleted",
+        "_history",
+        "_id",
+        "_lock",
+        "_packed",
+        "_parsed",
+        "_runtime",
+        "_stream_task",
+    )
 
     def __init__(
-        self, runtime: AsyncRuntime, record: SessionRecord, history: list[Message] | None = None
+        self,
+        runtime: AsyncRuntime,
+        record: SessionRecord,
+        history: list[Message] | None = None,
+        *,
+        packed: bool = False,
     ) -> None:
         self._runtime = runtime
-        self._record = record
+        self._id = record.id
+        # ``packed``: keep the record as its JSON until first use. A parsed record
+        # weighs ~4.5 KB, its JSON ~0.6 KB; `manager.get()` hands out handles that
+        # may sit idle (a server holding many), so it packs them.
+        self._packed: str | None = record.model_dump_json() if packed else None
+        self._parsed: SessionRecord | None = None if packed else record
         self._history = history
         """The messages, once read (None until something needs them)."""
         # Turns and writes on one session object run one at a time.
@@ -84,8 +103,21 @@ class AsyncConversationSession:
     # -- reading -------------------------------------------------------------------
 
     @property
+    def _record(self) -> SessionRecord:
+        parsed = self._parsed
+        if parsed is None:
+            assert self._packed is not None
+            parsed = self._parsed = SessionRecord.model_validate_json(self._packed)
+            self._packed = None
+        return parsed
+
+    @_record.setter
+    def _record(self, record: SessionRecord) -> None:
+        self._parsed, self._packed = record, None
+
+    @property
     def id(self) -> str:
-        return self._record.id
+        return self._id
 
     @property
     def user(self) -> str | None:

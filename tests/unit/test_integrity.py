@@ -137,6 +137,32 @@ def test_ttl_expiry_and_cleanup(manager: tl.SessionManager, move_clock: Any) -> 
     assert manager.get(keep.id, user="u").id == keep.id
 
 
+def test_cleanup_expired_reports_progress(manager: tl.SessionManager, move_clock: Any) -> None:
+    """``progress(done, found)``: the store batch first, then each server-side delete."""
+    for i in range(3):
+        s = manager.create(ttl=timedelta(minutes=5))
+        if i < 2:
+            s.send("has server-side state")  # echo keeps a server copy of these two
+    manager.create()  # never expires
+    move_clock(timedelta(minutes=10))
+    calls: list[tuple[int, int]] = []
+    assert manager.cleanup_expired(progress=lambda done, found: calls.append((done, found))) == 3
+    assert calls == [(1, 3), (2, 3), (3, 3)]
+    assert manager.cleanup_expired(progress=lambda done, found: calls.append((done, found))) == 0
+    assert calls == [(1, 3), (2, 3), (3, 3)]  # nothing found, nothing reported
+
+
+async def test_cleanup_expired_reports_progress_on_the_async_face(
+    amanager: tl.AsyncSessionManager, move_clock: Any
+) -> None:
+    s = await amanager.create(ttl=timedelta(minutes=5))
+    await s.send("x")
+    move_clock(timedelta(minutes=10))
+    calls: list[tuple[int, int]] = []
+    assert await amanager.cleanup_expired(progress=lambda d, f: calls.append((d, f))) == 1
+    assert calls == [(0, 1), (1, 1)]
+
+
 def test_ttl_slides_with_activity(manager: tl.SessionManager) -> None:
     s = manager.create(ttl=timedelta(hours=1))
     first = s.expires_at
