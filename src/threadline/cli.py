@@ -11,56 +11,49 @@ typer and rich are imported here, never by ``import threadline``.
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.text import Text
 
-from . import ConversationSession, SessionManager, SessionStatus, ThreadlineError, __version__
+from . import SessionManager, SessionStatus, StoreError, ThreadlineError, __version__
+from . import _cli_chat as chatting
 from . import _cli_render as render
+from ._cli_render import CLIError, fail, print_error, stderr, stdout
 
 app = typer.Typer(
     name="threadline",
     help="LLM conversation sessions mirrored in a store you own.",
+    cls=render.QuietHelp,
     no_args_is_help=True,
     add_completion=False,
     # Tracebacks with locals could print API keys; errors are handled per command.
     pretty_exceptions_enable=False,
 )
 
-stdout = Console(highlight=False, markup=False, emoji=False, soft_wrap=True)
-stderr = Console(stderr=True, highlight=False, markup=False, emoji=False, soft_wrap=True)
-
 STORE_HELP = (
     "Store URL (memory://, sqlite:///file.db)."
     " Default: $THREADLINE_STORE, else sessions.db in the user data dir."
 )
 
-Store = Annotated[str | None, typer.Option("--store", help=STORE_HELP, show_default=False)]
+Store = Annotated[
+    str | None, typer.Option("--store", help=STORE_HELP, show_default=False, metavar="URL")
+]
 User = Annotated[
     str | None,
     typer.Option("--user", "-u", help="Act as this user: only their sessions are visible."),
 ]
 SessionId = Annotated[str, typer.Argument(help="Session id, as `threadline ls` shows it.")]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON (see docs/cli.md).")]
 
 EXIT_ERROR = 1
-
-
-class CLIError(Exception):
-    """A user mistake the CLI itself detects (not raised by the library)."""
-
-
-def fail(message: str) -> NoReturn:
-    raise CLIError(message)
-
-
-def print_error(message: str) -> None:
-    stderr.print(Text(f"error: {message}", "red"))
+NO_DEFAULT = "use --store URL or set THREADLINE_STORE"
 
 
 @contextmanager
@@ -79,8 +72,37 @@ def errors_as_messages() -> Iterator[None]:
 
 @contextmanager
 def open_manager(store: str | None) -> Iterator[SessionManager]:
-    with errors_as_messages(), SessionManager(store) as manager:
+    with errors_as_messages(), connect(store) as manager:
         yield manager
+
+
+def connect(store: str | None) -> SessionManager:
+    """A manager on ``store``, else $THREADLINE_STORE, else the default file; a default
+    file that cannot be placed or opened is an error saying how to choose another."""
+    if store or os.environ.get("THREADLINE_STORE"):
+        return SessionManager(store)
+    from .stores import default_store_url
+
+    try:
+        url = default_store_url()
+    except Exception as exc:  # platformdirs: no usable home directory
+        fail(f"no place for the default store ({exc}); {NO_DEFAULT}")
+    if not Path(url.removeprefix("sqlite:///")).is_absolute():
+        fail(f"no place for the default store ({url} is not an absolute path); {NO_DEFAULT}")
+    try:
+        return SessionManager(url)
+    except StoreError as exc:
+        fail(f"{exc} (the default store; {NO_DEFAULT})")
+
+
+def writable(manager: SessionManager, command: str) -> None:
+    """Refuse a command that writes before it starts, on a read-only store."""
+    if getattr(manager.store, "read_only", False):
+        where = getattr(manager.store, "path", "")
+        fail(
+            f"the store {where} is read-only (opened with ?mode=ro, or not writable by this"
+            f" user): `threadline {command}` cannot write to it"
+        )
 
 
 # -- commands ----------------------------------------------------------------------
@@ -106,30 +128,40 @@ def root(
 def chat(
     continue_last: Annotated[
         bool,
-        typer.Option("--continue", "-c", help="Continue the most recently used session."),
+        typer.Option(
+            "--continue", "-c", help="Continue the most recently used session with messages."
+        ),
     ] = False,
     session_id: Annotated[
-        str | None, typer.Option("--session", "-s", help="Continue this session.")
+        str | None, typer.Option("--session", "-s", help="Continue this session.", metavar="ID")
     ] = None,
     message: Annotated[
         str | None,
-        typer.Option("--message", "-m", help="Send one message, print the reply, exit."),
+        typer.Option(
+            "--message", "-m", help="Send one message, print the reply, exit.", metavar="TEXT"
+        ),
     ] = None,
     provider: Annotated[
-        str | None, typer.Option(help="Provider of a new session.  [default: echo]")
+        str | None, typer.Option(help="Provider of a new session (default: echo).")
     ] = None,
     model: Annotated[str | None, typer.Option(help="Model of a new session.")] = None,
-    system: Annotated[str | None, typer.Option(help="System prompt of a new session.")] = None,
+    system: Annotated[
+        str | None, typer.Option(help="System prompt of a new session.", metavar="TEXT")
+    ] = None,
     user: User = None,
     store: Store = None,
 ) -> None:
     """Chat in a new or existing session, streaming the replies.
 
-    Interactive on a terminal (/exit or Ctrl-D quits). With --message, or with input
-    piped in (one message per line), it answers and exits.
+    Interactive on a terminal (/exit or Ctrl-D quits, /help lists the commands). With
+    --message, or with input piped in (one message per line), it answers and exits.
     """
+    status = 0
     with open_manager(store) as manager:
-        session = pick_session(
+        writable(manager, "chat")
+        if message is not None and not message.strip():
+            fail("nothing to send: the message is empty")
+        session, created = chatting.pick_session(
             manager,
             continue_last=continue_last,
             session_id=session_id,
@@ -138,116 +170,37 @@ def chat(
             system=system,
             user=user,
         )
-        if session.status is not SessionStatus.ACTIVE:
-            fail(
-                f"session {session.id} is {session.status.value}; "
-                "only active sessions take new messages"
-            )
-        interactive = message is None and sys.stdin.isatty()
-        state = "continued" if continue_last or session_id else "new"
-        stderr.print(
-            Text(
-                f"session {session.id} · {session.provider}/{session.model}"
-                f" · {len(session.messages)} messages ({state})",
-                "dim",
-            )
-        )
-        if message is not None:
-            turn(session, message, interactive=False)
-            return
-        if interactive:
-            stderr.print(Text("type a message; /exit or Ctrl-D quits", "dim"))
-        failed = repl(session, interactive=interactive)
-    if failed:
-        raise typer.Exit(EXIT_ERROR)
-
-
-def pick_session(
-    manager: SessionManager,
-    *,
-    continue_last: bool,
-    session_id: str | None,
-    provider: str | None,
-    model: str | None,
-    system: str | None,
-    user: str | None,
-) -> ConversationSession:
-    """The session ``chat`` talks to: continued (``-c``/``--session``) or new."""
-    if continue_last and session_id:
-        fail("use either --continue or --session, not both")
-    if not (continue_last or session_id):
-        return manager.create(provider or "echo", model, user=user, system=system)
-    if continue_last:
-        latest = manager.list(user=user, order_by="updated", limit=1)
-        if not latest:
-            fail("no session to continue; start one with `threadline chat`")
-        session_id = latest[0].id
-    assert session_id is not None
-    session = manager.get(session_id, user=user)
-    if provider is not None and provider != session.provider:
-        fail(
-            f"session {session.id} uses {session.provider}; to move it to {provider}, "
-            f"`threadline fork {session.id} --provider {provider}`"
-        )
-    if model is not None and model != session.model:
-        fail(
-            f"session {session.id} uses model {session.model}; to change it, "
-            f"`threadline fork {session.id} --model {model}`"
-        )
-    if system is not None and system != session.system:
-        fail("--system applies to new sessions only")
-    return session
-
-
-def turn(session: ConversationSession, text: str, *, interactive: bool) -> None:
-    """Send one message and stream the reply to stdout."""
-    if interactive:
-        typer.echo(typer.style("assistant> ", fg="green", bold=True), nl=False)
-    try:
-        for event in session.stream(text):
-            if event.type == "text":
-                typer.echo(event.text, nl=False)
-            elif event.type == "tool_call" and event.tool_call is not None:
-                call = event.tool_call
-                typer.echo(f"[tool call {call.name}({json.dumps(call.arguments)})]", nl=False)
-    except RuntimeError as exc:
-        # Ctrl-C mid-reply: the blocking stream cannot close a turn that is still
-        # running on its loop thread and says so with a RuntimeError. Still an interrupt.
-        if isinstance(exc.__context__, KeyboardInterrupt):
-            raise KeyboardInterrupt from None
-        raise
-    finally:
-        typer.echo()
-
-
-def repl(session: ConversationSession, *, interactive: bool) -> bool:
-    """Read messages until /exit or end of input; return True if a turn failed."""
-    failed = False
-    while True:
         try:
-            line = input("you> ") if interactive else sys.stdin.readline()
-        except (EOFError, KeyboardInterrupt):
+            if session.status is not SessionStatus.ACTIVE:
+                fail(
+                    f"session {session.id} is {session.status.value}; "
+                    "only active sessions take new messages"
+                )
+            interactive = message is None and sys.stdin.isatty()
+            stderr.print(
+                Text(
+                    f"session {session.id} · {session.provider}/{session.model}"
+                    f" · {len(session.messages)} messages ({'new' if created else 'continued'})",
+                    "dim",
+                )
+            )
             if interactive:
-                typer.echo()
-            return failed
-        if not interactive and not line:
-            return failed  # end of piped input
-        text = line.strip()
-        if not text:
-            continue
-        if text in ("/exit", "/quit"):
-            return failed
-        if text == "/help":
-            stderr.print("/exit or /quit: leave · anything else is sent to the model")
-            continue
-        try:
-            turn(session, text, interactive=interactive)
-        except ThreadlineError as exc:
-            # One failed turn leaves the session as it was; keep the conversation going.
-            print_error(str(exc))
-            failed = True
-        except KeyboardInterrupt:
-            stderr.print(Text("(interrupted: this turn was not saved)", "dim"))
+                stderr.print(Text("type a message; /exit or Ctrl-D quits, /help helps", "dim"))
+            with chatting.retry_notices():
+                if message is not None:
+                    status = chatting.one_shot(session, message)
+                else:
+                    status = chatting.repl(session, interactive=interactive)
+        finally:
+            # A new session no turn was saved in (no input, a failed turn, Ctrl-C)
+            # is not kept: `chat -c` would otherwise continue an empty session.
+            if created:
+                chatting.drop_if_empty(manager, session)
+    if status:
+        raise typer.Exit(status)
+
+
+LS_LIMIT = 20
 
 
 @app.command("ls")
@@ -257,8 +210,11 @@ def list_sessions(
         str | None, typer.Option(help="Only sessions in this status (active, paused, ...).")
     ] = None,
     provider: Annotated[str | None, typer.Option(help="Only sessions of this provider.")] = None,
-    limit: Annotated[int, typer.Option(help="Show at most this many (1-1000).")] = 20,
+    limit: Annotated[
+        int, typer.Option(help="Show at most this many (1-1000).", metavar="N")
+    ] = LS_LIMIT,
     cursor: Annotated[str | None, typer.Option(help="Continue a previous listing.")] = None,
+    as_json: Json = False,
     store: Store = None,
 ) -> None:
     """List sessions, most recently used first."""
@@ -271,25 +227,40 @@ def list_sessions(
             cursor=cursor,
             order_by="updated",
         )
+        if as_json:
+            sessions = [info.model_dump(mode="json") for info in infos]
+            render.print_json({"sessions": sessions, "next_cursor": infos.next_cursor})
+            return
         if not infos:
             stderr.print("no sessions")
             return
         show_user = user is None and any(info.user for info in infos)
-        table = render.session_table(infos, show_user=show_user)
-        # Piped output keeps one session per line, however wide, for grep and awk.
-        if stdout.is_terminal:
-            stdout.print(table)
-        else:
-            Console(width=10_000, highlight=False, markup=False).print(table)
+        render.print_sessions(stdout, infos, show_user=show_user)
         if infos.next_cursor:
-            stderr.print(Text(f"more: threadline ls --cursor {infos.next_cursor}", "dim"))
+            # Everything needed to continue this listing, ready to paste.
+            again = ["threadline", "ls"]
+            for flag, value in (("--user", user), ("--status", status), ("--provider", provider)):
+                if value is not None:
+                    again += [flag, value]
+            if limit != LS_LIMIT:
+                again += ["--limit", str(limit)]
+            if store:
+                again += ["--store", store]
+            again += ["--cursor", infos.next_cursor]
+            stderr.print(Text(f"more: {shlex.join(again)}", "dim"))
 
 
 @app.command()
-def show(session_id: SessionId, user: User = None, store: Store = None) -> None:
-    """Show a session and its conversation."""
+def show(
+    session_id: SessionId, as_json: Json = False, user: User = None, store: Store = None
+) -> None:
+    """Show a session and its conversation (--json: its export document)."""
     with open_manager(store) as manager:
-        render.print_session(stdout, manager.get(session_id, user=user))
+        session = manager.get(session_id, user=user)
+        if as_json:
+            render.print_json(session.export())
+        else:
+            render.print_session(stdout, session)
 
 
 @app.command("rm")
@@ -301,14 +272,22 @@ def remove(
 ) -> None:
     """Delete a session and its messages (and its server-side state, if any)."""
     with open_manager(store) as manager:
-        session = manager.get(session_id, user=user)
-        summary = (
-            f"{session.id} ({session.provider}/{session.model}, {len(session.messages)} messages)"
-        )
+        writable(manager, "rm")
+        try:
+            session = manager.get(session_id, user=user)
+            summary = (
+                f"{session.id} ({session.provider}/{session.model},"
+                f" {len(session.messages)} messages)"
+            )
+        except StoreError as exc:
+            if exc.session_id != session_id:
+                raise
+            # Its row cannot be read, but it can still go (owner checked by the store).
+            summary = f"{session_id} (its stored record is damaged)"
         if not yes and not typer.confirm(f"Delete session {summary}?", err=True):
             stderr.print("kept")
             raise typer.Exit(EXIT_ERROR)
-        session.delete()
+        manager.delete(session_id, user=user)
         stderr.print(f"deleted {summary}")
 
 
@@ -317,7 +296,9 @@ def export_session(
     session_id: SessionId,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Write to this file instead of stdout."),
+        typer.Option(
+            "--output", "-o", help="Write to this file instead of stdout.", metavar="FILE"
+        ),
     ] = None,
     user: User = None,
     store: Store = None,
@@ -349,6 +330,7 @@ def import_session(
 ) -> None:
     """Create a session from an export document; print its id."""
     with open_manager(store) as manager:
+        writable(manager, "import")
         data = read_document(file)
         session = manager.import_session(data, user=user, keep_id=keep_id)
         typer.echo(session.id)
@@ -377,13 +359,17 @@ def fork(
     provider: Annotated[str | None, typer.Option(help="Hand the copy to this provider.")] = None,
     model: Annotated[str | None, typer.Option(help="Model of the copy.")] = None,
     at: Annotated[
-        str | None, typer.Option(help="Copy history only up to this checkpoint (id or label).")
+        str | None,
+        typer.Option(
+            help="Copy history only up to this checkpoint (id or label).", metavar="CHECKPOINT"
+        ),
     ] = None,
     user: User = None,
     store: Store = None,
 ) -> None:
     """Copy a session into a new one (optionally another provider/model); print its id."""
     with open_manager(store) as manager:
+        writable(manager, "fork")
         session = manager.get(session_id, user=user)
         options: dict[str, Any] = {}
         if provider is not None:
@@ -404,7 +390,9 @@ def fork(
 def cleanup(store: Store = None) -> None:
     """Delete every expired session; print how many were removed."""
     with open_manager(store) as manager:
-        removed = manager.cleanup_expired()
+        writable(manager, "cleanup")
+        with render.progress(stderr, "removing expired sessions") as report:
+            removed = manager.cleanup_expired(progress=report)
         stderr.print(f"removed {removed} expired session{'s' if removed != 1 else ''}")
 
 

@@ -140,9 +140,9 @@ def test_list_filters_and_cursors_are_checked(manager: tl.SessionManager) -> Non
 def test_wrong_python_types_say_what_to_pass(store_url: str) -> None:
     with pytest.raises(TypeError, match=r"pass provider='echo' to create\(\)"):
         tl.SessionManager(store_url, providers=["echo"])  # type: ignore[list-item]
-    with pytest.raises(TypeError, match="default_ttl must be a datetime.timedelta"):
+    with pytest.raises(TypeError, match=r"default_ttl must be a datetime\.timedelta"):
         tl.SessionManager(store_url, default_ttl=60)  # type: ignore[arg-type]
-    with pytest.raises(TypeError, match="retry must be a tl.RetryPolicy"):
+    with pytest.raises(TypeError, match=r"retry must be a tl\.RetryPolicy"):
         tl.SessionManager(store_url, retry={"max_attempts": 2})  # type: ignore[arg-type]
     with tl.SessionManager(store_url) as manager:
         s = manager.create()
@@ -156,7 +156,7 @@ def test_wrong_python_types_say_what_to_pass(store_url: str) -> None:
             s.send([object()])  # type: ignore[list-item]
         with pytest.raises(TypeError, match="reason must be a str"):
             s.fail(None)  # type: ignore[arg-type]
-        with pytest.raises(TypeError, match="a checkpoint is a tl.Checkpoint"):
+        with pytest.raises(TypeError, match=r"a checkpoint is a tl\.Checkpoint"):
             s.restore(3)  # type: ignore[arg-type]
         with pytest.raises(TypeError, match="unknown options: provdier"):
             s.fork(provdier="echo")  # type: ignore[call-arg]
