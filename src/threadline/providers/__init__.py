@@ -18,6 +18,7 @@ from .echo import EchoProvider
 
 if TYPE_CHECKING:
     from .anthropic import AnthropicProvider
+    from .google import GoogleProvider
     from .openai import OpenAIProvider
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "Capabilities",
     "Engine",
     "EchoProvider",
+    "GoogleProvider",
     "OpenAIProvider",
     "Provider",
     "StreamEvent",
@@ -39,6 +41,7 @@ _BUILTIN = {
     "echo": (".echo", "EchoProvider"),
     "openai": (".openai", "OpenAIProvider"),
     "anthropic": (".anthropic", "AnthropicProvider"),
+    "google": (".google", "GoogleProvider"),
 }
 
 

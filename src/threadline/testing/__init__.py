@@ -4,7 +4,8 @@ injection; subclass `AsyncEchoEngine` / `EchoEngine` and set ``async_engine_clas
 transports and telemetry capture.
 
 The SDK bridge (`RespxTransport`, `openai_client`, `sse_body`) and the fake Anthropic
-API (`FakeAnthropic`, `AnthropicFault`, `anthropic_client`) need ``httpx``,
+API (`FakeAnthropic`, `AnthropicFault`, `anthropic_client`) and the fake Gemini API
+(`FakeGemini`, `GeminiFault`, `google_client`) need ``httpx``,
 ``httpx2`` and ``respx``; they are imported on first use, so ``import
 threadline.testing`` works without them.
 """
@@ -21,6 +22,7 @@ from ._spans import TelemetryCapture, capture_telemetry
 
 if TYPE_CHECKING:
     from ._anthropic_fake import AnthropicFault, FakeAnthropic, anthropic_client
+    from ._google_fake import FakeGemini, GeminiFault, google_client
     from ._httpx2 import RespxTransport, openai_client, sse_body
 
 __all__ = [
@@ -29,10 +31,13 @@ __all__ = [
     "EchoEngine",
     "EchoProvider",
     "FakeAnthropic",
+    "FakeGemini",
+    "GeminiFault",
     "RespxTransport",
     "TelemetryCapture",
     "anthropic_client",
     "capture_telemetry",
+    "google_client",
     "openai_client",
     "sse_body",
 ]
@@ -40,8 +45,11 @@ __all__ = [
 _LAZY = {
     "AnthropicFault": "._anthropic_fake",
     "FakeAnthropic": "._anthropic_fake",
+    "FakeGemini": "._google_fake",
+    "GeminiFault": "._google_fake",
     "RespxTransport": "._httpx2",
     "anthropic_client": "._anthropic_fake",
+    "google_client": "._google_fake",
     "openai_client": "._httpx2",
     "sse_body": "._httpx2",
 }
