@@ -14,6 +14,9 @@ from typing import Any
 
 import pytest
 
+# The Postgres and Redis servers the store tests run on (tests/_servers.py).
+pytest_plugins = ["_servers"]
+
 _LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", ""}
 _attempts: list[str] = []
 

@@ -38,7 +38,7 @@ app = typer.Typer(
 )
 
 STORE_HELP = (
-    "Store URL (memory://, sqlite:///file.db)."
+    "Store URL (memory://, sqlite:///file.db, postgresql://…, redis://…)."
     " Default: $THREADLINE_STORE, else sessions.db in the user data dir."
 )
 

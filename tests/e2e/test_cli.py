@@ -145,7 +145,7 @@ def test_chat_continue_with_nothing_to_continue_is_an_error(store_url: str) -> N
         (["--session", "../../etc/passwd"], "error: session id '../../etc/passwd' may only hold"),
         (["--provider", "nope"], "error: unknown provider 'nope'"),
         (["--store", "nowhere"], "error: store URL 'nowhere' needs a scheme"),
-        (["--store", "postgresql://db/x"], "error: unknown store scheme 'postgresql'"),
+        (["--store", "mysql://db/x"], "error: unknown store scheme 'mysql'"),
     ],
 )
 def test_chat_mistakes_are_one_line_errors(store_url: str, args: list[str], message: str) -> None:

@@ -1,8 +1,9 @@
 """Session stores and the URL scheme that picks one.
 
-``memory://`` and ``sqlite:///relative.db`` / ``sqlite:////absolute.db`` are built in;
-with no URL the default is ``$THREADLINE_STORE``, else ``sessions.db`` in the user
-data directory. Each backend has two classes, one per face: ``AsyncSQLiteStore`` for
+``memory://``, ``sqlite:///relative.db`` / ``sqlite:////absolute.db``,
+``postgresql://…`` (``postgres://``) and ``redis://…`` (``rediss://``); with no URL the
+default is ``$THREADLINE_STORE``, else ``sessions.db`` in the user data directory. See
+docs/stores.md for each URL's options. Each backend has two classes, one per face: ``AsyncSQLiteStore`` for
 an `AsyncSessionManager`, ``SQLiteStore`` for a `SessionManager` (the second is
 generated from the first, see docs/architecture.md).
 """
@@ -24,15 +25,23 @@ from .base import Page, SessionPage, SessionQuery
 if TYPE_CHECKING:
     from ._memory_async import AsyncMemoryStore
     from ._memory_sync import MemoryStore
+    from ._postgres_async import AsyncPostgresStore
+    from ._postgres_sync import PostgresStore
+    from ._redis_async import AsyncRedisStore
+    from ._redis_sync import RedisStore
     from ._sqlite_async import AsyncSQLiteStore
     from ._sqlite_sync import SQLiteStore
 
 __all__ = [
     "AsyncMemoryStore",
+    "AsyncPostgresStore",
+    "AsyncRedisStore",
     "AsyncSQLiteStore",
     "AsyncStore",
     "MemoryStore",
     "Page",
+    "PostgresStore",
+    "RedisStore",
     "SQLiteStore",
     "SessionPage",
     "SessionQuery",
@@ -47,6 +56,10 @@ _CLASSES = {
     "MemoryStore": "._memory_sync",
     "AsyncSQLiteStore": "._sqlite_async",
     "SQLiteStore": "._sqlite_sync",
+    "AsyncPostgresStore": "._postgres_async",
+    "PostgresStore": "._postgres_sync",
+    "AsyncRedisStore": "._redis_async",
+    "RedisStore": "._redis_sync",
 }
 
 
@@ -110,7 +123,10 @@ def _open(url: str | None, face: Face) -> Any:
             synchronous=options.get("synchronous", "FULL"),
             read_only=True if options.get("mode") == "ro" else None,
         )
+    if scheme in ("postgresql", "postgres"):
+        return _class("._postgres", "PostgresStore", face).from_url(url)
+    if scheme in ("redis", "rediss"):
+        return _class("._redis", "RedisStore", face).from_url(url)
     raise ConfigurationError(
-        f"unknown store scheme {scheme!r}: use memory:// or sqlite:// "
-        "(postgresql:// and redis:// arrive with their stores)"
+        f"unknown store scheme {scheme!r}: use memory://, sqlite://, postgresql:// or redis://"
     )
