@@ -187,15 +187,6 @@ class Message(_Model):
     provider_id: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
 
-    def __init__(self, **data: Any) -> None:
-        # Timestamps are UTC. Normalised here, not in a field validator: a validator
-        # runs Python code for every message parsed from the store (rows the store
-        # wrote itself, always UTC), which nearly doubled the cost of loading history.
-        when = data.get("created_at")
-        if isinstance(when, datetime):
-            data["created_at"] = _as_utc(when)
-        super().__init__(**data)
-
     @property
     def text(self) -> str:
         """The text parts joined together (empty if there are none)."""
@@ -205,13 +196,26 @@ class Message(_Model):
     def tool_calls(self) -> list[ToolCallPart]:
         return [p for p in self.parts if isinstance(p, ToolCallPart)]
 
+    def in_utc(self) -> Message:
+        """This message with ``created_at`` in UTC (a copy only if it was not).
+
+        Timestamps threadline makes are UTC. The model itself does not convert (a
+        Python validator, or a custom ``__init__``, would run for every message parsed
+        from a store and double the cost of loading a history); every way a message
+        enters a session or a document calls this instead.
+        """
+        when = self.created_at
+        if when.tzinfo is not None and not when.utcoffset():
+            return self
+        return self.model_copy(update={"created_at": _as_utc(when)})
+
     @classmethod
     def user(cls, text: str, **fields: Any) -> Message:
-        return cls(role="user", parts=[TextPart(text=text)], **fields)
+        return cls(role="user", parts=[TextPart(text=text)], **fields).in_utc()
 
     @classmethod
     def assistant(cls, text: str, **fields: Any) -> Message:
-        return cls(role="assistant", parts=[TextPart(text=text)], **fields)
+        return cls(role="assistant", parts=[TextPart(text=text)], **fields).in_utc()
 
     def __str__(self) -> str:
         return f"{self.role}: {self.text}"
@@ -305,7 +309,7 @@ def to_input_message(content: SendInput) -> Message:
     if isinstance(content, Message):
         if content.role not in ("user", "tool"):
             raise ValidationError(f"send() takes user or tool messages, not {content.role!r}")
-        message = content
+        message = content.in_utc()
     else:
         # A single part may come as a model or as a plain dict.
         if isinstance(content, str | BaseModel | Mapping):
