@@ -3,9 +3,11 @@
 ``memory://``, ``sqlite:///relative.db`` / ``sqlite:////absolute.db``,
 ``postgresql://…`` (``postgres://``) and ``redis://…`` (``rediss://``); with no URL the
 default is ``$THREADLINE_STORE``, else ``sessions.db`` in the user data directory. See
-docs/stores.md for each URL's options. Each backend has two classes, one per face: ``AsyncSQLiteStore`` for
-an `AsyncSessionManager`, ``SQLiteStore`` for a `SessionManager` (the second is
-generated from the first, see docs/architecture.md).
+docs/stores.md for each URL's options.
+
+Each backend has two classes, one per face: ``AsyncSQLiteStore`` for an
+`AsyncSessionManager`, ``SQLiteStore`` for a `SessionManager` (the second is generated
+from the first, see docs/architecture.md).
 """
 
 from __future__ import annotations
