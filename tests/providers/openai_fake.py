@@ -7,9 +7,10 @@ can import `Fault` and `Flavor` from it.)
 format (JSON and SSE) and keeps the server-side state a real server would: the
 conversations' items and the stored responses. Tests assert on what each request
 carried (`FakeOpenAI.calls`) and on what the server holds afterwards. Faults are
-queued per ``POST /responses`` call: an HTTP error, a timeout after the server already
-stored the turn (or before it stores it, later), a stream cut mid-way, a
-``response.failed`` stream.
+queued per ``POST /responses`` call: an HTTP error, a refused connection, a timeout
+or a reset connection after the server already stored the turn (or a timeout before it
+stores it, later), a stream cut mid-way or ended early (the turn stored or not), a
+``response.failed`` stream, a malformed reply.
 
 The ``flavor`` fixture runs a test twice: an `AsyncSessionManager` with an
 ``openai.AsyncOpenAI`` client, and a blocking `SessionManager` with an
@@ -65,10 +66,17 @@ class Fault:
     stored when a later call with ``land_pending`` is served."""
     land_pending: bool = False
     """Before answering, store the turn a ``lands_later`` call left in flight."""
+    connect_error: bool = False
+    """Refuse the connection: the request never reaches the server."""
+    reset_after_storing: bool = False
+    """Store the turn, then drop the connection before answering (reset by peer)."""
     cut_after_events: int | None = None
     """Stream this many events, then drop the connection."""
     end_after_events: int | None = None
     """Stream this many events, then end the body cleanly (no ``response.completed``)."""
+    store_anyway: bool = False
+    """With ``cut_after_events`` or ``end_after_events``: the server stores the whole
+    turn although the client's stream broke (it finished on its side)."""
     failed: dict[str, Any] | None = None
     malformed: Any = None
     """Store the turn, then answer 200 with this instead of the response: bytes as
@@ -310,6 +318,8 @@ class FakeOpenAI:
     def _responses(self, request: httpx.Request) -> httpx.Response:
         body = self._record(request)
         fault = self.faults.pop(0) if self.faults else Fault()
+        if fault.connect_error:
+            raise httpx.ConnectError("connection refused", request=request)
         if fault.land_pending:
             for landed in self._in_flight:
                 landed()
@@ -371,6 +381,9 @@ class FakeOpenAI:
         if fault.timeout_after_storing:
             store()
             raise httpx.ReadTimeout("timed out", request=request)
+        if fault.reset_after_storing:
+            store()
+            raise httpx.ReadError("connection reset by peer", request=request)
         if fault.lands_later:
             self._in_flight.append(store)
             raise httpx.ReadTimeout("timed out", request=request)
@@ -378,13 +391,15 @@ class FakeOpenAI:
             store()
             return httpx.Response(200, json=response)
         events = self._events(response)
+        broken = fault.end_after_events is not None or fault.cut_after_events is not None
+        if not broken or fault.store_anyway:
+            store()
         if fault.end_after_events is not None:
             body_bytes = sse_body(events[: fault.end_after_events])
             return httpx.Response(
                 200, headers={"content-type": "text/event-stream"}, content=body_bytes
             )
         if fault.cut_after_events is None:
-            store()
             return httpx.Response(
                 200, headers={"content-type": "text/event-stream"}, content=sse_body(events)
             )

@@ -7,11 +7,12 @@ from typing import Any
 
 import anthropic
 import pytest
-from anthropic_fake import FACES, Driver, Fault, texts
+from anthropic_fake import FACES, MODEL, Driver, Fault, texts
 
 import threadline as tl
 from threadline.providers.anthropic import AnthropicProvider
 from threadline.providers.base import NativeState
+from threadline.testing import sse_body
 
 pytestmark = pytest.mark.parametrize("face", FACES)
 
@@ -180,6 +181,52 @@ async def test_an_sse_event_that_is_not_json_is_malformed(face: str) -> None:
     error = await _failing(d, Fault(body=body), stream=True)
     assert type(error) is tl.ProviderError and error.ambiguous
     assert "not JSON" in str(error)
+
+
+_START = {
+    "type": "message_start",
+    "message": {
+        "id": "msg_9",
+        "type": "message",
+        "role": "assistant",
+        "model": MODEL,
+        "content": [],
+        "stop_reason": None,
+        "usage": {"input_tokens": 1, "output_tokens": 1},
+    },
+}
+_TEXT_START = {
+    "type": "content_block_start",
+    "index": 0,
+    "content_block": {"type": "text", "text": ""},
+}
+
+
+@pytest.mark.parametrize(
+    "events",
+    [
+        [{"type": "message_start", "message": 5}],
+        [_START, {"type": "content_block_start", "index": 0, "content_block": 5}],
+        [
+            _START,
+            _TEXT_START,
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": 5}},
+        ],
+    ],
+    ids=["message", "content-block", "delta"],
+)
+async def test_an_sse_event_of_the_wrong_shape_is_malformed(
+    face: str, events: list[dict[str, Any]]
+) -> None:
+    """An event the SDK parses but whose fields have the wrong types: a typed,
+    ambiguous `ProviderError`, and no serializer warning on the way (the suite turns
+    warnings into errors)."""
+    d = Driver(face)
+    error = await _failing(d, Fault(body=sse_body(events)), stream=True)
+    assert type(error) is tl.ProviderError and error.ambiguous
+    assert "did not have the expected shape" in str(error)
+    assert error.__cause__ is None and error.__context__ is None
+    assert d.native is None
 
 
 @pytest.mark.parametrize(

@@ -106,19 +106,90 @@ async def test_timeouts_and_lost_connections_are_ambiguous(
 @MODES
 @HOW
 @pytest.mark.parametrize(
-    "body", [b"<html>Bad gateway</html>", b'{"foo": 1}'], ids=["not-json", "wrong-shape"]
+    "body",
+    [
+        b"<html>Bad gateway</html>",
+        b'{"foo": 1}',
+        b"[1, 2]",
+        b"5",
+        b'{"id": "int_9", "status": "completed", "steps": [5]}',
+        b'{"id": "int_9", "status": "completed", "steps": 7}',
+        b'{"id": "int_9", "status": "completed"}',
+    ],
+    ids=["not-json", "wrong-shape", "a-list", "a-number", "bad-step", "bad-steps", "no-reply"],
 )
 async def test_unreadable_replies_are_ambiguous(
     face: str, mode: str, how: str, body: bytes
 ) -> None:
-    """Not JSON, or JSON of the wrong shape: a `ProviderError` marked ambiguous (the
-    server may hold the turn), nothing mirrored."""
+    """Not JSON, JSON that is not an object, or an object of the wrong shape (an
+    interaction whose steps are not steps, or that holds no reply at all): a
+    `ProviderError` marked ambiguous (the server may hold the turn), never an untyped
+    crash, never an empty reply mirrored; nothing mirrored."""
     d = Driver(face, mode=mode)
     d.fake.faults = [Fault(body=body)]
     error = await _fail(d, how)
     assert type(error) in (tl.ProviderError, tl.ProviderUnavailableError)
     assert error.ambiguous and error.retryable
+    assert error.__cause__ is None and error.__context__ is None
     assert d.history == [] and d.native is None
+    await d.close()
+
+
+def _sse(*data: str) -> bytes:
+    return "".join(f"data: {line}\n\n" for line in data).encode()
+
+
+_CREATED = '{"event_type": "interaction.created", "interaction": {"id": "int_9"}}'
+
+
+@pytest.mark.parametrize(
+    ("mode", "body"),
+    [
+        ("native", _sse("{not json")),
+        ("native", _sse("[1, 2]")),
+        ("native", _sse('"hello"')),
+        ("native", _sse('{"foo": 1}')),
+        ("native", _sse(_CREATED, '{"event_type": "step.delta", "index": 0, "delta": 5}')),
+        ("native", _sse(_CREATED, '{"event_type": "step.start", "index": 0, "step": 5}')),
+        ("native", _sse(_CREATED, '{"event_type": "interaction.completed", "interaction": 5}')),
+        (
+            "native",
+            _sse(
+                '{"event_type": "interaction.completed", "interaction": {"id": "int_9", '
+                '"status": "completed", "steps": 7}}'
+            ),
+        ),
+        ("local", _sse("5")),
+        ("local", _sse('{"candidates": 5}')),
+    ],
+    ids=[
+        "not-json",
+        "a-list",
+        "a-string",
+        "no-event-type",
+        "bad-delta",
+        "bad-step",
+        "bad-interaction",
+        "bad-steps",
+        "local-a-number",
+        "local-bad-candidates",
+    ],
+)
+async def test_unreadable_stream_events_are_ambiguous(face: str, mode: str, body: bytes) -> None:
+    """A data line that is not JSON, not an object, or an event of the wrong shape (an
+    event without ``event_type`` is read by the SDK as an ``error`` event with no
+    error: that is not a failure the server reported) is an unreadable reply:
+    ambiguous and retryable, not chained, nothing mirrored, server state dropped."""
+    d = Driver(face, mode=mode)
+    await d.send("one")
+    d.fake.faults = [Fault(body=body, store_anyway=True)]
+    error = await _fail(d, "stream", "two")
+    assert type(error) is tl.ProviderError
+    assert "could not be read" in str(error)
+    assert error.ambiguous and error.retryable
+    assert error.__cause__ is None and error.__context__ is None
+    assert [m.text for m in d.history] == ["one", "re: one"]
+    assert d.native is None
     await d.close()
 
 

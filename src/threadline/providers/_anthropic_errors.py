@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import ProviderError
 from . import _anthropic_wire as wire
-from ._sdk import parse_retry_after, status_error, transport_error
+from ._sdk import parse_retry_after, status_error, transport_error, unreadable
 
 __all__ = ["RESEED_CODES", "malformed", "map_error", "reseed_code", "unsupported_features"]
 
@@ -83,8 +83,10 @@ def map_error(anthropic: Any, exc: Exception, provider: str) -> ProviderError:
 
 
 def malformed(provider: str, what: str) -> ProviderError:
-    """A reply that cannot be read: ambiguous, since the server may hold the turn."""
-    return ProviderError(what, provider=provider, ambiguous=True)
+    """A reply that cannot be read: ambiguous, since the server may hold the turn, and
+    retryable like every provider's (a retry continues from the old reply id and is
+    re-seeded if the server already took the turn)."""
+    return unreadable(provider, what)
 
 
 def unsupported_features(exc: Any) -> list[str] | None:

@@ -178,7 +178,8 @@ class AnthropicEngine:
         failure: ThreadlineError
         try:
             # The frequent events are read off the SDK's objects; the others go whole
-            # (as JSON dicts) to the builder.
+            # (as JSON dicts) to the builder. Fields of the wrong type are dumped as they
+            # came, without pydantic's serializer warnings: the builder refuses them.
             kind = event.type
             if kind == "content_block_delta":
                 delta = event.delta
@@ -189,7 +190,7 @@ class AnthropicEngine:
                     return None
             elif kind == "content_block_stop":
                 return builder.stop(event.index)
-            return builder.feed(event.to_dict())
+            return builder.feed(event.to_dict(warnings=False))
         except _SHAPE_ERRORS:
             failure = malformed(self.name, "the stream did not have the expected shape")
         raise failure

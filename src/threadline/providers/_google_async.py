@@ -47,15 +47,28 @@ __all__ = ["AsyncGoogleEngine"]
 logger = logging.getLogger("threadline.providers.google")
 
 _FINISHED = frozenset({"completed", "requires_action"})
+_REPLY_STEPS = frozenset({"model_output", "function_call"})
 _CHAIN_LIMIT = 100_000  # interactions deleted per session at most: a guard against cycles
+# What a reply of the wrong shape raises while it is read (pydantic's serialization
+# error is a ValueError).
+_SHAPE_ERRORS = (KeyError, TypeError, ValueError, AttributeError, IndexError)
 
 
 def _as_dict(item: Any) -> dict[str, Any]:
-    """An SDK model (or a dict) as the plain JSON dict the wire translation works on."""
+    """An SDK model (or a dict) as the plain JSON dict the wire translation works on.
+
+    The SDK hands back a reply that is not a JSON object as it is (a list, a string):
+    that raises TypeError, a reply of the wrong shape. Fields of the wrong type are
+    dumped as they came, without the serializer's warnings: reading them fails instead.
+    """
     if isinstance(item, Mapping):
         return dict(item)
-    dumped = item.model_dump(mode="json", exclude_none=True)
-    return dumped if isinstance(dumped, dict) else {}
+    if not hasattr(item, "model_dump"):
+        raise TypeError(f"not an object: {type(item).__name__}")
+    dumped = item.model_dump(mode="json", exclude_none=True, warnings=False)
+    if not isinstance(dumped, dict):
+        raise TypeError(f"not an object: {type(dumped).__name__}")
+    return dumped
 
 
 class AsyncGoogleEngine:
@@ -134,21 +147,49 @@ class AsyncGoogleEngine:
     # -- native mode: results ------------------------------------------------------
 
     async def _finish(
-        self, request: TurnRequest, current: NativeState | None, interaction: dict[str, Any]
+        self, request: TurnRequest, current: NativeState | None, interaction: Any
     ) -> TurnResult:
-        """The turn from a whole interaction, or the error its status stands for."""
-        status, interaction_id = interaction.get("status"), interaction.get("id")
-        if not isinstance(interaction_id, str) or not interaction_id or not isinstance(status, str):
-            raise unreadable(self.name, "an interaction without an id or a status")
-        hops = interaction.get("continuation_ids") or [interaction_id]
-        if status not in _FINISHED:
-            error = status_failure(self.name, status, interaction)
+        """The turn from a whole interaction (an SDK model or its JSON), or the error its
+        status stands for. One of the wrong shape, or finished without any reply step,
+        is an unreadable reply (ambiguous: the server may hold the turn)."""
+        failure: ThreadlineError
+        try:
+            found = _as_dict(interaction)
+            status, interaction_id = found.get("status"), found.get("id")
+            if (
+                not isinstance(interaction_id, str)
+                or not interaction_id
+                or not isinstance(status, str)
+            ):
+                raise unreadable(self.name, "an interaction without an id or a status")
+            hops = [str(hop) for hop in found.get("continuation_ids") or [interaction_id]]
+            if status in _FINISHED:
+                return self._result(request, current, found, hops)
+            failure = status_failure(self.name, status, found)
+        except _SHAPE_ERRORS as exc:
+            failure = unreadable(
+                self.name, f"an interaction of the wrong shape ({type(exc).__name__})"
+            )
+        else:
             await self._discard(request, hops)
-            raise error
+        raise failure  # outside the handler: nothing chained
+
+    def _result(
+        self,
+        request: TurnRequest,
+        current: NativeState | None,
+        interaction: dict[str, Any],
+        hops: list[str],
+    ) -> TurnResult:
+        """The turn from a finished interaction. Raises a shape error (KeyError,
+        TypeError...) if its parts are not what the API sends, and an unreadable reply
+        if it holds no reply step: mirroring it would invent an empty reply."""
+        status, interaction_id = interaction["status"], interaction["id"]
+        steps = list(interaction.get("steps") or ())
+        if not any(step.get("type") in _REPLY_STEPS for step in steps):
+            raise unreadable(self.name, "a finished interaction without a reply")
         usage = wire.interaction_usage(interaction.get("usage"))
-        reply = wire.reply_from_steps(
-            interaction.get("steps") or (), usage=usage, provider_id=interaction_id
-        )
+        reply = wire.reply_from_steps(steps, usage=usage, provider_id=interaction_id)
         root = current.data.get("root") if current is not None else hops[0]
         return TurnResult(
             output=[reply],
@@ -202,7 +243,17 @@ class AsyncGoogleEngine:
             "config": config,
         }
 
-    def _content_result(self, response: dict[str, Any]) -> TurnResult:
+    def _content_result(self, response: Any) -> TurnResult:
+        """The turn from a generateContent response; one of the wrong shape is an
+        unreadable reply."""
+        failure: ThreadlineError
+        try:
+            return self._content_turn(_as_dict(response))
+        except _SHAPE_ERRORS as exc:
+            failure = unreadable(self.name, f"a response of the wrong shape ({type(exc).__name__})")
+        raise failure  # outside the handler: nothing chained
+
+    def _content_turn(self, response: dict[str, Any]) -> TurnResult:
         candidates = response.get("candidates")
         if not candidates:
             blocked = (response.get("prompt_feedback") or {}).get("block_reason")
@@ -222,29 +273,34 @@ class AsyncGoogleEngine:
         )
 
     async def _local_turn(self, request: TurnRequest) -> TurnResult:
+        kwargs = await self._content_kwargs(request)
+        error: ThreadlineError
         try:
-            response = await self._client.aio.models.generate_content(
-                **await self._content_kwargs(request)
-            )
+            response = await self._client.aio.models.generate_content(**kwargs)
         except self._errors as exc:
             error = map_error(exc, self.name, local=True)
+        except _SHAPE_ERRORS as exc:
+            # The options were checked whole before sending (`check_options`): this is
+            # the SDK failing on a reply that is not a response (a JSON number...).
+            error = unreadable(self.name, f"not a response ({type(exc).__name__})")
         else:
-            return self._content_result(_as_dict(response))
+            return self._content_result(response)
         raise error
 
     async def _local_stream(self, request: TurnRequest) -> AsyncIterator[StreamEvent | TurnResult]:
         assembly = ContentStream()
         error: ThreadlineError | None = None
         chunks: Any = None
+        kwargs = await self._content_kwargs(request)
         try:
-            chunks = await self._client.aio.models.generate_content_stream(
-                **await self._content_kwargs(request)
-            )
+            chunks = await self._client.aio.models.generate_content_stream(**kwargs)
             async for chunk in chunks:
                 for event in assembly.feed(_as_dict(chunk)):
                     yield event
         except self._errors as exc:
             error = map_error(exc, self.name, local=True)
+        except _SHAPE_ERRORS as exc:  # a chunk the SDK or the assembly cannot read
+            error = unreadable(self.name, f"a chunk of the wrong shape ({type(exc).__name__})")
         finally:
             if chunks is not None:
                 await chunks.aclose()
@@ -265,7 +321,7 @@ class AsyncGoogleEngine:
         if request.mode == "local":
             return await self._local_turn(request)
         current, interaction = await self._create(request, stream=False)
-        return await self._finish(request, current, _as_dict(interaction))
+        return await self._finish(request, current, interaction)
 
     async def stream(self, request: TurnRequest) -> AsyncIterator[StreamEvent | TurnResult]:
         """Run one turn streaming: text and tool-call events, then one `TurnResult`."""
@@ -276,24 +332,29 @@ class AsyncGoogleEngine:
             return
         current, events = await self._create(request, stream=True)
         if hasattr(events, "model_dump"):  # the server answered with a whole interaction
-            result = await self._finish(request, current, _as_dict(events))
+            result = await self._finish(request, current, events)
             for item in leftover_events(result.output[0], "", set()):
                 yield item
             yield result
             return
         assembly = InteractionStream(self.name)
         error: ThreadlineError | None = None
+        interaction: dict[str, Any] | None = None
         try:
             async for event in events:
                 for out in assembly.feed(_as_dict(event)):
                     yield out
+            interaction = assembly.interaction()
         except self._errors as exc:
             error = await self._failure(request, exc)
+        except _SHAPE_ERRORS as exc:  # an event that is not JSON, or not an event
+            error = unreadable(
+                self.name, f"a stream event of the wrong shape ({type(exc).__name__})"
+            )
         finally:
             await events.close()
         if error is not None:
             raise error
-        interaction = assembly.interaction()
         if interaction is None:
             raise transport_error(self.name, "the stream ended before interaction.completed")
         result = await self._finish(request, current, interaction)

@@ -23,6 +23,7 @@ from ..messages import Message, ToolCallPart
 from . import _google_content_wire as content_wire
 from ._google_errors import failure
 from ._google_wire import arguments
+from ._sdk import unreadable
 from .base import StreamEvent
 
 __all__ = ["ContentStream", "InteractionStream", "leftover_events"]
@@ -54,7 +55,8 @@ class InteractionStream:
 
     def feed(self, event: Mapping[str, Any]) -> list[StreamEvent]:
         """Take one event; return the stream events it completes. An ``error`` event
-        raises the mapped `ProviderError`."""
+        raises the mapped `ProviderError` (an unreadable reply if it carries no error);
+        an event of the wrong shape raises KeyError, TypeError or AttributeError."""
         kind = event.get("event_type")
         index = event.get("index")
         if kind == "interaction.created":
@@ -73,7 +75,11 @@ class InteractionStream:
                 hop["steps"] = [self._steps[i] for i in sorted(self._steps)]
             self.hops.append(hop)
         elif kind == "error":
-            error = event.get("error") or {}
+            error = event.get("error")
+            if not isinstance(error, Mapping):
+                # What the SDK makes of an event without ``event_type``: not a failure
+                # the server reported, a reply that cannot be read.
+                raise unreadable(self.provider, "an event without a type")
             raise failure(self.provider, error.get("code"), error.get("message"))
         return []
 

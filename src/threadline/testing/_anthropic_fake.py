@@ -22,8 +22,10 @@ assert fake.bodies[-1]["thread"]["type"] == "continue"
 The fake answers ``re: <your text>``; ``/tool NAME {json}`` calls tool NAME if it is
 offered; a tool result is answered ``tool said <output>``; ``/refuse`` is refused.
 Queue an `AnthropicFault` in ``fake.faults`` to fail the next request: an HTTP error
-(thread errors included, by ``error_code``), a timeout before or after the server stored the
-turn, a stream cut mid-way or ended early, an ``error`` event, a malformed body.
+(thread errors included, by ``error_code``), a refused connection, a timeout before or
+after the server stored the turn, a connection reset after it stored it, a stream cut
+mid-way or ended early, an ``error`` event, a malformed body (``store_anyway``: with the
+turn stored all the same).
 Needs ``httpx``, ``httpx2`` and ``respx`` (test dependencies).
 """
 
@@ -106,6 +108,9 @@ class AnthropicFault:
     timeout_after_storing: bool = False
     """Store the turn (a thread remembers it), then time out."""
     connect_error: bool = False
+    """Refuse the connection: the request never reaches the server."""
+    reset_after_storing: bool = False
+    """Store the turn, then drop the connection before answering (reset by peer)."""
     cut_after_events: int | None = None
     """Stream this many events, then drop the connection."""
     end_after_events: int | None = None
@@ -114,6 +119,9 @@ class AnthropicFault:
     """Stream this many events, then an ``error`` event (``overloaded_error``)."""
     body: bytes | None = None
     """Answer 200 with these bytes (a malformed reply)."""
+    store_anyway: bool = False
+    """With ``body``, or a stream cut, ended or failed by an ``error`` event: the
+    server takes and stores the turn all the same (only the client's copy is lost)."""
 
 
 @dataclass
@@ -123,6 +131,12 @@ class _Thread:
     tools: Any
     model: str
     continued: bool = False
+
+
+def _raw(body: Json, content: bytes) -> httpx.Response:
+    """A 200 carrying ``content`` as it is, typed as the request expects."""
+    kind = "text/event-stream" if body.get("stream") else "application/json"
+    return httpx.Response(200, content=content, headers={"content-type": kind})
 
 
 def _blocks(message: Json) -> list[Json]:
@@ -196,9 +210,8 @@ class FakeAnthropic:
             return response
         if fault.timeout:
             raise httpx.ReadTimeout("timed out", request=request)
-        if fault.body is not None:
-            kind = "text/event-stream" if body.get("stream") else "application/json"
-            return httpx.Response(200, content=fault.body, headers={"content-type": kind})
+        if fault.body is not None and not fault.store_anyway:
+            return _raw(body, fault.body)
         thread = body.get("thread")
         held: _Thread | None = None
         if thread is not None:
@@ -228,6 +241,13 @@ class FakeAnthropic:
         if fault.timeout_after_storing:
             store()
             raise httpx.ReadTimeout("timed out", request=request)
+        if fault.reset_after_storing:
+            store()
+            raise httpx.ReadError("connection reset by peer", request=request)
+        if fault.store_anyway:
+            store()
+        if fault.body is not None:
+            return _raw(body, fault.body)
         if not body.get("stream"):
             store()
             return httpx.Response(200, json=message)

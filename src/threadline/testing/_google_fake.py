@@ -27,7 +27,11 @@ tool call left unanswered, and (``thinking=True``) a generateContent call of the
 current turn sent back without its thought signature. Tokens are billed predictably:
 10 per context step or content, 5 out (plus 3 thinking); the held part of a chain
 counts as cached. Set ``hops`` for a reply split over automatic-continuation hops,
-and queue a `GeminiFault` in ``faults`` to fail the next model request.
+and queue a `GeminiFault` in ``faults`` to fail the next model request: an HTTP error,
+a refused connection, a timeout before or after the server stored the interaction, a
+connection reset after it stored it, a stream cut, ended early or failed by an
+``error`` event, a malformed body (``store_anyway``: with the interaction stored all
+the same), an interaction that ends failed, cancelled or incomplete.
 Needs ``httpx``, ``httpx2`` and ``respx`` (test dependencies).
 """
 
@@ -36,7 +40,9 @@ from __future__ import annotations
 import base64
 import itertools
 import json
+import ssl
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 import httpx
@@ -63,6 +69,11 @@ _SCOPE = r"/(?P<version>v1\w*)(?:/projects/[^/]+/locations/[^/]+)?"
 _CONTINUABLE = frozenset({"completed", "requires_action", "failed", "cancelled", "incomplete"})
 
 
+@cache
+def _unused_ssl_context() -> ssl.SSLContext:
+    return ssl.create_default_context()
+
+
 def google_client(
     router: respx.Router,
     *,
@@ -77,9 +88,12 @@ def google_client(
     from google.genai import types
 
     transport = RespxTransport(router)
+    # The transport answers every request, so TLS is never used; an SSL context given
+    # here spares the SDK loading the CA bundle for each client (~0.1 s apiece).
+    ssl_context = _unused_ssl_context()
     http_options = types.HttpOptions(
-        client_args={"transport": transport},
-        async_client_args={"transport": transport},
+        client_args={"transport": transport, "verify": ssl_context},
+        async_client_args={"transport": transport, "verify": ssl_context, "ssl": ssl_context},
         retry_options=types.HttpRetryOptions(attempts=1),
     )
     if vertexai:
@@ -121,6 +135,9 @@ class GeminiFault:
     timeout_after_storing: bool = False
     """Store the interaction, then time out (the client never hears)."""
     connect_error: bool = False
+    """Refuse the connection: the request never reaches the server."""
+    reset_after_storing: bool = False
+    """Store the interaction, then drop the connection before answering (reset by peer)."""
     cut_after_events: int | None = None
     """Stream this many events, then drop the connection."""
     end_after_events: int | None = None
@@ -131,10 +148,21 @@ class GeminiFault:
     """Answer 200 with these bytes (a malformed reply)."""
     content_type: str | None = None
     """With ``body``: its content type (else SSE for a stream, JSON otherwise)."""
+    store_anyway: bool = False
+    """With ``body`` on an interaction: store the interaction all the same (only the
+    reply is unreadable). A cut or ended interaction stream always stores it."""
     interaction_status: str | None = None
     """Store and answer the interaction in this status (``failed``, ``cancelled``...)."""
     error_code: str = "INTERNAL"
     """With ``interaction_status="failed"``: the interaction's error code."""
+
+
+def _raw(body: Json, fault: GeminiFault) -> httpx.Response:
+    """A 200 carrying ``fault.body`` as it is."""
+    kind = "text/event-stream" if body.get("stream") else "application/json"
+    return httpx.Response(
+        200, content=fault.body, headers={"content-type": fault.content_type or kind}
+    )
 
 
 class FakeGemini:
@@ -227,10 +255,8 @@ class FakeGemini:
         fault = self._fault(request)
         if fault.status is not None:
             return error_response(fault.status, fault.message, fault.error_status, fault.headers)
-        if fault.body is not None:
-            kind = "text/event-stream" if body.get("stream") else "application/json"
-            kind = fault.content_type or kind
-            return httpx.Response(200, content=fault.body, headers={"content-type": kind})
+        if fault.body is not None and not fault.store_anyway:
+            return _raw(body, fault)
         previous = body.get("previous_interaction_id")
         token = body.get("continuation_token")
         held: list[Json] = []
@@ -259,6 +285,10 @@ class FakeGemini:
         interaction = self._store(body, previous, new_input, steps, held, fault)
         if fault.timeout_after_storing:
             raise httpx.ReadTimeout("timed out", request=request)
+        if fault.reset_after_storing:
+            raise httpx.ReadError("connection reset by peer", request=request)
+        if fault.body is not None:
+            return _raw(body, fault)
         if not body.get("stream"):
             return httpx.Response(200, json=interaction)
         events = interaction_events(interaction)
