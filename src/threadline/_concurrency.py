@@ -7,14 +7,34 @@ else in threadline needs to know which face it runs on.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import threading
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
+
+# asyncio is imported when the async face first needs it: a program that only uses the
+# blocking API never loads it (it costs more to import than the rest of threadline).
 
 T = TypeVar("T")
+
+__all__ = [
+    "ASYNC_FACE",
+    "SYNC_FACE",
+    "AsyncLock",
+    "Face",
+    "Lock",
+    "aclose_iter",
+    "acurrent_task",
+    "ashield",
+    "asleep",
+    "close_iter",
+    "current_task",
+    "face_of",
+    "run_inline",
+    "shield",
+    "sleep",
+]
 
 Face = Literal["async", "sync"]
 ASYNC_FACE: Face = "async"
@@ -23,12 +43,23 @@ SYNC_FACE: Face = "sync"
 # One turn at a time per session object. The sync face's stream holds its lock
 # across yields in the caller's thread, so a second send from that same thread is
 # refused by the session (it would wait for itself) rather than deadlocking.
-AsyncLock = asyncio.Lock
+if TYPE_CHECKING:
+    from asyncio import Lock as AsyncLock  # re-exported for the async face
+else:
+
+    def AsyncLock() -> Any:
+        import asyncio
+
+        return asyncio.Lock()
+
+
 Lock = threading.Lock
 
 
 def acurrent_task() -> object:
     """Who is running: the asyncio task (async face)."""
+    import asyncio
+
     return asyncio.current_task()
 
 
@@ -39,6 +70,8 @@ def current_task() -> object:
 
 async def ashield(work: Awaitable[T]) -> T:
     """Run tidy-up work that a cancellation of the caller must not cut short."""
+    import asyncio
+
     return await asyncio.shield(work)
 
 
@@ -48,6 +81,8 @@ def shield(value: T) -> T:
 
 
 async def asleep(seconds: float) -> None:
+    import asyncio
+
     await asyncio.sleep(seconds)
 
 

@@ -24,6 +24,8 @@ hook provider adapters call per HTTP request (`_logs.log_request`).
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -93,6 +95,24 @@ def session_attributes(record: SessionRecord) -> dict[str, Any]:
     }
 
 
+class _NoSpan:
+    """A span that records nothing, so no-op tracing needs no OpenTelemetry import."""
+
+    def is_recording(self) -> bool:
+        return False
+
+    def __getattr__(self, name: str) -> Any:
+        return _ignore
+
+
+def _ignore(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
+NO_SPAN: Any = _NoSpan()
+_UNKNOWN = object()
+
+
 class _Hooks:
     """`TurnHooks` bound to one turn's span."""
 
@@ -124,34 +144,19 @@ class Telemetry:
         tracer_provider: TracerProvider | None = None,
         meter_provider: MeterProvider | None = None,
     ) -> None:
-        from opentelemetry import metrics, trace
-
-        from . import __version__
-
         self.store_kind = store_kind
-        # With no tracer provider given and no SDK installed globally, every span is a
-        # no-op: skip building them (checked per call: an SDK may be set up later).
-        self._explicit_tracing = tracer_provider is not None
-        self._proxy_provider = trace.ProxyTracerProvider
-        self._get_provider = trace.get_tracer_provider
-        self._no_span: Span = trace.INVALID_SPAN
-        self.tracer = trace.get_tracer(
-            INSTRUMENTATION_NAME, __version__, tracer_provider=tracer_provider
-        )
-        self.meter_provider = meter_provider
-        meter = metrics.get_meter(INSTRUMENTATION_NAME, __version__, meter_provider=meter_provider)
-        self.duration = meter.create_histogram(
-            OPERATION_DURATION,
-            unit="s",
-            description="GenAI operation duration.",
-            explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
-        )
-        self.token_usage = meter.create_histogram(
-            TOKEN_USAGE,
-            unit="{token}",
-            description="Number of input and output tokens used.",
-            explicit_bucket_boundaries_advisory=TOKEN_BUCKETS,
-        )
+        # OpenTelemetry is imported only when it can be in use: a provider was passed,
+        # or the application imported it (an SDK set up globally). Otherwise every span
+        # is a no-op and every metric unread, so none is built, and a manager starts
+        # without importing it (~10 ms). Checked per call: an SDK may be set up later.
+        self._tracer_provider = tracer_provider
+        self._meter_provider = meter_provider
+        self._tracer: Any = None
+        self._instruments: tuple[Any, Any] | None = None
+        if os.environ.get("OTEL_PYTHON_TRACER_PROVIDER"):
+            from opentelemetry import trace
+
+            trace.get_tracer_provider()  # loads the provider the variable names
         # Read once per manager: a setting that changed mid-conversation would make
         # half a trace hold content.
         self.capture = content.ContentCapture.from_env()
@@ -160,14 +165,64 @@ class Telemetry:
     @property
     def tracing(self) -> bool:
         """Spans are recorded somewhere: a provider was given, or the global one is set."""
-        return self._explicit_tracing or not isinstance(self._get_provider(), self._proxy_provider)
+        if self._tracer_provider is not None:
+            return True
+        trace = sys.modules.get("opentelemetry.trace")
+        if trace is None:
+            return False
+        # The global provider, without `get_tracer_provider()`'s environment lookup
+        # (three per turn); the public call if the private name ever goes away.
+        provider = getattr(trace, "_TRACER_PROVIDER", _UNKNOWN)
+        if provider is _UNKNOWN:
+            provider = trace.get_tracer_provider()
+        return provider is not None and not isinstance(provider, trace.ProxyTracerProvider)
+
+    @property
+    def tracer(self) -> Any:
+        if self._tracer is None:
+            from opentelemetry import trace
+
+            from . import __version__
+
+            self._tracer = trace.get_tracer(
+                INSTRUMENTATION_NAME, __version__, tracer_provider=self._tracer_provider
+            )
+        return self._tracer
+
+    def _metrics(self) -> tuple[Any, Any] | None:
+        """The duration and token histograms, or None while OpenTelemetry is not in use."""
+        if self._instruments is None:
+            if self._meter_provider is None and "opentelemetry.metrics" not in sys.modules:
+                return None
+            from opentelemetry import metrics
+
+            from . import __version__
+
+            meter = metrics.get_meter(
+                INSTRUMENTATION_NAME, __version__, meter_provider=self._meter_provider
+            )
+            self._instruments = (
+                meter.create_histogram(
+                    OPERATION_DURATION,
+                    unit="s",
+                    description="GenAI operation duration.",
+                    explicit_bucket_boundaries_advisory=DURATION_BUCKETS,
+                ),
+                meter.create_histogram(
+                    TOKEN_USAGE,
+                    unit="{token}",
+                    description="Number of input and output tokens used.",
+                    explicit_bucket_boundaries_advisory=TOKEN_BUCKETS,
+                ),
+            )
+        return self._instruments
 
     @contextmanager
     def span(
         self,
         name: str,
         *,
-        kind: Any = None,
+        kind: str = "internal",
         attributes: dict[str, Any] | None = None,
         parent: Span | None = None,
         attach: bool = True,
@@ -179,14 +234,17 @@ class Telemetry:
         Exceptions are not recorded as events: their messages may quote content.
         """
         if not self.tracing:
-            yield self._no_span
+            yield NO_SPAN
             return
         from opentelemetry import trace
         from opentelemetry.trace import SpanKind, Status, StatusCode
 
         context = trace.set_span_in_context(parent) if parent is not None else None
         span = self.tracer.start_span(
-            name, context=context, kind=kind or SpanKind.INTERNAL, attributes=attributes
+            name,
+            context=context,
+            kind=SpanKind.CLIENT if kind == "client" else SpanKind.INTERNAL,
+            attributes=attributes,
         )
         try:
             if attach:
@@ -271,15 +329,13 @@ class Telemetry:
         self, provider: Provider, operation: str, session_id: str, **attributes: Any
     ) -> Iterator[Span]:
         """A CLIENT span around one server-side state call (create/delete conversation)."""
-        from opentelemetry.trace import SpanKind
-
         attrs = {
             GEN_AI_OPERATION_NAME: operation,
             GEN_AI_PROVIDER_NAME: provider.system_name,
             GEN_AI_CONVERSATION_ID: session_id,
             **attributes,
         }
-        with self.span(operation, kind=SpanKind.CLIENT, attributes=attrs) as span:
+        with self.span(operation, kind="client", attributes=attrs) as span:
             yield span
 
     @contextmanager
@@ -287,8 +343,6 @@ class Telemetry:
         self, provider: Provider, request: TurnRequest, *, parent: Span | None = None
     ) -> Iterator[ModelCall]:
         """The CLIENT span of one model call, covering all its retries, and its metrics."""
-        from opentelemetry.trace import SpanKind
-
         attrs = {
             GEN_AI_OPERATION_NAME: "chat",
             GEN_AI_PROVIDER_NAME: provider.system_name,
@@ -302,7 +356,7 @@ class Telemetry:
         try:
             with self.span(
                 f"chat {request.model}",
-                kind=SpanKind.CLIENT,
+                kind="client",
                 attributes=attrs,
                 parent=parent,
                 attach=attach,
@@ -345,14 +399,15 @@ class Telemetry:
             attrs[GEN_AI_RESPONSE_MODEL] = result.response_model
         if failure is not None:
             attrs[ERROR_TYPE] = failure
-        self.duration.record(seconds, attrs)
-        if result is not None:
-            self.token_usage.record(
-                result.usage.input_tokens, {**attrs, GEN_AI_TOKEN_TYPE: "input"}
-            )
-            self.token_usage.record(
-                result.usage.output_tokens, {**attrs, GEN_AI_TOKEN_TYPE: "output"}
-            )
+        instruments = self._metrics()
+        if instruments is not None:
+            duration, token_usage = instruments
+            duration.record(seconds, attrs)
+            if result is not None:
+                token_usage.record(result.usage.input_tokens, {**attrs, GEN_AI_TOKEN_TYPE: "input"})
+                token_usage.record(
+                    result.usage.output_tokens, {**attrs, GEN_AI_TOKEN_TYPE: "output"}
+                )
         log_event(
             f"chat {request.model}",
             provider=provider.system_name,
@@ -380,6 +435,13 @@ class ModelCall:
     @contextmanager
     def active(self) -> Iterator[None]:
         """Make the span current for one step of a stream (never across a yield)."""
+        if self.span is NO_SPAN:
+            token = session_var.set(self._session_id)
+            try:
+                yield
+            finally:
+                session_var.reset(token)
+            return
         from opentelemetry import trace
 
         with trace.use_span(

@@ -75,11 +75,15 @@ def m003_list_across_users(db: sqlite3.Connection) -> None:
 
 
 def applied(db: sqlite3.Connection) -> set[int]:
-    db.execute(
-        "CREATE TABLE IF NOT EXISTS threadline_migrations ("
-        " number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-    )
-    return {row[0] for row in db.execute("SELECT number FROM threadline_migrations")}
+    try:
+        # The common case, an existing store: one read, no schema write to check.
+        return {row[0] for row in db.execute("SELECT number FROM threadline_migrations")}
+    except sqlite3.OperationalError:
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS threadline_migrations ("
+            " number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        return set()
 
 
 def check_current(db: sqlite3.Connection, path: str) -> None:
