@@ -99,3 +99,19 @@ def test_import_is_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert json.loads(out) == []
+
+
+def test_a_blocking_conversation_loads_no_event_loop_or_telemetry() -> None:
+    """A program using only the blocking API on echo never imports asyncio or
+    OpenTelemetry: no loop exists, and with no tracer set up no span is built."""
+    code = (
+        "import sys, json, threadline as tl\n"
+        "with tl.SessionManager('memory://') as m:\n"
+        "    s = m.create(); s.send('hi'); list(s.stream('more'))\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'asyncio', 'opentelemetry', 'anyio'})))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(out) == []
