@@ -38,12 +38,12 @@ from ..errors import (
     StoreError,
     ValidationError,
 )
-from ..messages import Message, SessionStatus
+from ..messages import Message
 from ._postgres_migrations import LOCK_CLASS, bootstrap_sql, pending, quote_schema
 from ._postgres_sql import record_params, statements
 from ._rows import expired_entries, messages_from_rows, record_from_json, records_skipping_corrupt
 from ._url_options import float_option, int_option, parse_store_url
-from .base import Page, SessionPage, SessionQuery, decode_cursor, encode_cursor, to_micros
+from .base import Page, SessionPage, SessionQuery, encode_cursor, list_statement, to_micros
 
 try:
     import psycopg
@@ -280,35 +280,7 @@ class AsyncPostgresStore:
 
     def list_sql(self, query: SessionQuery) -> tuple[str, list[Any]]:
         """The statement ``list_sessions`` runs (public so its plan can be checked)."""
-        column = "updated_us" if query.order_by == "updated" else "created_us"
-        where: list[str] = []
-        params: list[Any] = []
-        if query.user is not None:
-            where.append("user_id = %s")
-            params.append(query.user)
-        if query.provider is not None:
-            where.append("provider = %s")
-            params.append(query.provider)
-        now = to_micros(query.now)
-        if query.status == SessionStatus.EXPIRED:
-            where.append("expires_us IS NOT NULL AND expires_us <= %s")
-            params.append(now)
-        else:
-            where.append("(expires_us IS NULL OR expires_us > %s)")
-            params.append(now)
-            if query.status is not None:
-                where.append("status = %s")
-                params.append(query.status.value)
-        if query.cursor is not None:
-            key, last_id = decode_cursor(query.cursor)
-            where.append(f"({column}, id) < (%s, %s)")
-            params.extend([key, last_id])
-        params.append(query.limit + 1)
-        sql = (
-            f"SELECT id, data, {column} FROM {self._sql['sessions']}"
-            f" WHERE {' AND '.join(where)} ORDER BY {column} DESC, id DESC LIMIT %s"
-        )
-        return sql, params
+        return list_statement(query, self._sql["sessions"], "%s")
 
     async def list_sessions(self, query: SessionQuery) -> SessionPage:
         sql, params = self.list_sql(query)

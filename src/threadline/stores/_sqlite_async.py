@@ -34,9 +34,9 @@ from ..errors import (
     StoreError,
     ValidationError,
 )
-from ..messages import Message, SessionStatus, messages_from_json
+from ..messages import Message, messages_from_json
 from ._sqlite_migrations import check_current, migrate
-from .base import Page, SessionPage, SessionQuery, decode_cursor, encode_cursor, to_micros
+from .base import Page, SessionPage, SessionQuery, encode_cursor, list_statement, to_micros
 
 logger = logging.getLogger("threadline")
 
@@ -274,34 +274,7 @@ class AsyncSQLiteStore:
             ) from exc
 
     async def list_sessions(self, query: SessionQuery) -> SessionPage:
-        column = "updated_us" if query.order_by == "updated" else "created_us"
-        where = []
-        params: list[Any] = []
-        if query.user is not None:
-            where.append("user_id = ?")
-            params.append(query.user)
-        if query.provider is not None:
-            where.append("provider = ?")
-            params.append(query.provider)
-        now = to_micros(query.now)
-        if query.status == SessionStatus.EXPIRED:
-            where.append("expires_us IS NOT NULL AND expires_us <= ?")
-            params.append(now)
-        else:
-            where.append("(expires_us IS NULL OR expires_us > ?)")
-            params.append(now)
-            if query.status is not None:
-                where.append("status = ?")
-                params.append(query.status.value)
-        if query.cursor is not None:
-            key, last_id = decode_cursor(query.cursor)
-            where.append(f"({column}, id) < (?, ?)")
-            params.extend([key, last_id])
-        sql = (
-            f"SELECT id, data, {column} FROM sessions WHERE {' AND '.join(where)}"
-            f" ORDER BY {column} DESC, id DESC LIMIT ?"
-        )
-        params.append(query.limit + 1)
+        sql, params = list_statement(query, "sessions", "?")
         with self._guard(None) as db:
             rows = db.execute(sql, params).fetchall()
         page = Page[SessionRecord](self._parse([(r[0], r[1]) for r in rows[: query.limit]]))

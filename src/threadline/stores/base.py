@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from .._records import SessionRecord
 from ..errors import ValidationError
@@ -20,7 +20,15 @@ from ..messages import SessionStatus
 
 T = TypeVar("T")
 
-__all__ = ["Page", "SessionPage", "SessionQuery", "decode_cursor", "encode_cursor", "to_micros"]
+__all__ = [
+    "Page",
+    "SessionPage",
+    "SessionQuery",
+    "decode_cursor",
+    "encode_cursor",
+    "list_statement",
+    "to_micros",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,3 +77,41 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
 def to_micros(value: datetime) -> int:
     """A UTC datetime as integer microseconds since the epoch (the stores' sort key)."""
     return int(value.timestamp() * 1_000_000)
+
+
+def list_statement(query: SessionQuery, table: str, mark: str) -> tuple[str, list[Any]]:
+    """The SQL stores' page query: filters, keyset cursor and newest-first order.
+
+    ``mark`` is the driver's placeholder (``?`` for sqlite3, ``%s`` for psycopg).
+    Selects ``id, data, <sort key>``, one row more than the page, to tell whether
+    another page follows.
+    """
+    column = "updated_us" if query.order_by == "updated" else "created_us"
+    where: list[str] = []
+    params: list[Any] = []
+    if query.user is not None:
+        where.append(f"user_id = {mark}")
+        params.append(query.user)
+    if query.provider is not None:
+        where.append(f"provider = {mark}")
+        params.append(query.provider)
+    now = to_micros(query.now)
+    if query.status == SessionStatus.EXPIRED:
+        where.append(f"expires_us IS NOT NULL AND expires_us <= {mark}")
+        params.append(now)
+    else:
+        where.append(f"(expires_us IS NULL OR expires_us > {mark})")
+        params.append(now)
+        if query.status is not None:
+            where.append(f"status = {mark}")
+            params.append(query.status.value)
+    if query.cursor is not None:
+        key, last_id = decode_cursor(query.cursor)
+        where.append(f"({column}, id) < ({mark}, {mark})")
+        params.extend([key, last_id])
+    params.append(query.limit + 1)
+    sql = (
+        f"SELECT id, data, {column} FROM {table} WHERE {' AND '.join(where)}"
+        f" ORDER BY {column} DESC, id DESC LIMIT {mark}"
+    )
+    return sql, params
