@@ -34,6 +34,7 @@ from ._validate import (
     user_id,
 )
 from .errors import (
+    ConcurrencyError,
     SessionExpiredError,
     SessionNotFoundError,
     ThreadlineError,
@@ -218,7 +219,14 @@ class ConversationSession:
     def _read_history(self) -> list[Message]:
         # Only the messages this version holds: a turn committed since the record was
         # read must not make the history longer than the record says.
-        return self._runtime.store.read_messages(self.id, limit=self._record.message_count)
+        count = self._record.message_count
+        history = self._runtime.store.read_messages(self.id, limit=count)
+        if len(history) < count:
+            # Deleted (SessionNotFoundError from get), or cut back by a restore since
+            # this handle read its record: its checkpoints would point past the end.
+            self._runtime.store.get(self.id, user=None, now=utcnow())
+            raise ConcurrencyError(self.id, self._record.version)
+        return history
 
     def _load_history(self) -> list[Message]:
         if self._history is None:

@@ -10,11 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
-from pydantic_core import PydanticSerializationError
 
 from ._ids import validate_id
 from ._records import SessionRecord
-from ._validate import check_metadata, check_text, expiry, pending_calls
+from ._validate import check_message, check_metadata, check_text, expiry, pending_calls
 from .errors import ValidationError
 from .messages import Message, SessionStatus, utcnow
 
@@ -61,8 +60,7 @@ def read_document(data: object) -> tuple[SessionRecord, list[Message]]:
         raise ValidationError("invalid export document: messages must be a list")
     try:
         record = SessionRecord.model_validate({k: v for k, v in session.items() if k in _IMPORTED})
-        # Through __init__, which keeps every timestamp in UTC.
-        history = [Message(**Message.model_validate(m).__dict__) for m in messages]
+        history = [Message.model_validate(m).in_utc() for m in messages]
     except PydanticValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(str(p) for p in error["loc"])
@@ -70,11 +68,10 @@ def read_document(data: object) -> tuple[SessionRecord, list[Message]]:
     _check_record(record, len(history))
     for message in history:
         try:
-            message.model_dump_json()
-        except PydanticSerializationError:
+            check_message(message)
+        except ValidationError as exc:
             raise ValidationError(
-                f"invalid export document: message {message.id!r} cannot be stored "
-                "(invalid Unicode or non-JSON tool output)"
+                f"invalid export document: message {message.id!r}: {exc}"
             ) from None
     return record.model_copy(update={"pending_calls": pending_calls(history)}), history
 

@@ -13,13 +13,11 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic_core import PydanticSerializationError
-
 from ._concurrency import AsyncLock, aclose_iter, acurrent_task, ashield
 from ._records import SessionRecord
 from ._retrying_async import call_with_retry
 from ._runtime_async import AsyncRuntime
-from ._validate import ToolsArg, as_tools, pending_calls
+from ._validate import MAX_MESSAGE_BYTES, ToolsArg, as_tools, check_message, pending_calls
 from .errors import ConcurrencyError, ConfigurationError, ProviderError, ValidationError
 from .messages import Message, ToolResult
 from .providers.base import StreamEvent, TurnRequest, TurnResult
@@ -28,8 +26,6 @@ if TYPE_CHECKING:
     from opentelemetry.trace import Span
 
 logger = logging.getLogger("threadline")
-
-MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 
 _Events = AsyncIterator[StreamEvent | TurnResult]
 
@@ -86,13 +82,7 @@ async def build_request(
 ) -> TurnRequest:
     """The request for one turn. The history is read only when the turn needs it:
     local mode, or server-side state that no longer matches the mirror."""
-    try:
-        size = len(message.model_dump_json())
-    except PydanticSerializationError:
-        raise ValidationError(
-            "the message cannot be stored: its text is not valid Unicode, or a tool "
-            "result's output is not JSON"
-        ) from None
+    size = check_message(message)
     if size > MAX_MESSAGE_BYTES:
         raise ValidationError(f"message is {size} bytes; the limit is {MAX_MESSAGE_BYTES}")
     record = session._record
@@ -124,6 +114,17 @@ def mark_attempt(request: TurnRequest, number: int, last: ProviderError | None) 
 async def commit(
     session: TurnOwner, span: Span, request: TurnRequest, result: TurnResult
 ) -> Message:
+    for reply in result.output:
+        try:
+            check_message(reply)
+        except ValidationError as exc:
+            # Like a reply that cannot be read: the server holds the turn, the mirror
+            # cannot, so the server-side copy is dropped (ambiguous).
+            raise ProviderError(
+                f"the reply cannot be stored: {exc}",
+                provider=session._record.provider,
+                ambiguous=True,
+            ) from None
     message = request.input
     if result.input_provider_id is not None:
         message = message.model_copy(update={"provider_id": result.input_provider_id})

@@ -12,11 +12,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
+from pydantic_core import PydanticSerializationError
 
 from ._ids import validate_id
 from ._records import Mode
 from .errors import ConfigurationError, ValidationError
-from .messages import Tool
+from .messages import Message, ProviderPart, Tool, ToolCallPart, ToolResult
 from .providers import Provider
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "MAX_METADATA_BYTES",
     "ToolsArg",
     "as_tools",
+    "check_message",
     "check_metadata",
     "check_providers",
     "check_text",
@@ -37,19 +39,22 @@ __all__ = [
 MAX_METADATA_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 64
 MAX_TEXT_CHARS = 1_000_000
+MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 
 ToolsArg = Sequence[Tool | dict[str, Any]] | None
 
 
-def check_text(value: object, what: str, *, optional: bool = False) -> str | None:
+def check_text(
+    value: object, what: str, *, optional: bool = False, max_chars: int = MAX_TEXT_CHARS
+) -> str | None:
     """``value`` if it is text a store can keep: a str with no lone surrogates."""
     if value is None and optional:
         return None
     if not isinstance(value, str):
         expected = "a str or None" if optional else "a str"
         raise TypeError(f"{what} must be {expected}, not {type(value).__name__}")
-    if len(value) > MAX_TEXT_CHARS:
-        raise ValidationError(f"{what} is longer than {MAX_TEXT_CHARS} characters")
+    if len(value) > max_chars:
+        raise ValidationError(f"{what} is longer than {max_chars} characters")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
@@ -59,21 +64,21 @@ def check_text(value: object, what: str, *, optional: bool = False) -> str | Non
     return value
 
 
-def _check_json(value: object, what: str, depth: int) -> None:
+def _check_json(value: object, what: str, depth: int, max_chars: int = MAX_TEXT_CHARS) -> None:
     """JSON values only (str keys), no deeper than `MAX_JSON_DEPTH`, valid Unicode."""
     if depth > MAX_JSON_DEPTH:
         raise ValidationError(f"{what} is nested deeper than {MAX_JSON_DEPTH} levels")
     if isinstance(value, str):
-        check_text(value, what)
+        check_text(value, what, max_chars=max_chars)
     elif isinstance(value, Mapping):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise ValidationError(f"{what} keys must be strings, not {type(key).__name__}")
-            check_text(key, what)
-            _check_json(item, what, depth + 1)
+            check_text(key, what, max_chars=max_chars)
+            _check_json(item, what, depth + 1, max_chars)
     elif isinstance(value, list | tuple):
         for item in value:
-            _check_json(item, what, depth + 1)
+            _check_json(item, what, depth + 1, max_chars)
     elif value is not None and not isinstance(value, bool | int | float):
         raise ValidationError(f"{what} must be JSON: {type(value).__name__} is not")
 
@@ -93,6 +98,29 @@ def check_metadata(metadata: object) -> dict[str, Any]:
     if size > MAX_METADATA_BYTES:
         raise ValidationError(f"metadata is {size} bytes; the limit is {MAX_METADATA_BYTES}")
     return copy
+
+
+def check_message(message: Message) -> int:
+    """The size of ``message`` as stored, or `ValidationError` if a store could not
+    keep it and read it back: text that is not valid Unicode, or a tool result, tool
+    call, provider part or metadata that is not JSON or is nested deeper than
+    `MAX_JSON_DEPTH` (pydantic writes JSON deeper than it reads back)."""
+    try:
+        size = len(message.model_dump_json())
+    except PydanticSerializationError:
+        raise ValidationError(
+            "the message cannot be stored: its text is not valid Unicode, or a tool "
+            "result's output is not JSON"
+        ) from None
+    _check_json(message.metadata, "message metadata", 0, MAX_MESSAGE_BYTES)
+    for part in message.parts:
+        if isinstance(part, ToolResult):
+            _check_json(part.output, "tool result output", 0, MAX_MESSAGE_BYTES)
+        elif isinstance(part, ToolCallPart):
+            _check_json(part.arguments, "tool call arguments", 0, MAX_MESSAGE_BYTES)
+        elif isinstance(part, ProviderPart):
+            _check_json(part.data, "provider part data", 0, MAX_MESSAGE_BYTES)
+    return size
 
 
 def check_ttl(ttl: object, what: str = "ttl") -> timedelta | None:
@@ -165,6 +193,13 @@ def as_tools(tools: ToolsArg) -> list[Tool] | None:
     if isinstance(tools, str | bytes | Mapping | Tool) or not isinstance(tools, Iterable):
         raise TypeError(f"tools must be a list of tl.Tool (or dicts), not {type(tools).__name__}")
     try:
-        return [t if isinstance(t, Tool) else Tool.model_validate(t) for t in tools]
+        found = [t if isinstance(t, Tool) else Tool.model_validate(t) for t in tools]
     except PydanticValidationError as exc:
         raise ValidationError(f"not a tool definition: {exc.errors()[0]['msg']}") from exc
+    # Tools are stored with the session and sent to the provider: text a store can
+    # keep, parameters that are JSON.
+    for tool in found:
+        check_text(tool.name, "tool name")
+        check_text(tool.description, "tool description")
+        _check_json(tool.parameters, "tool parameters", 0)
+    return found

@@ -56,7 +56,10 @@ def _as_utc(value: datetime) -> datetime:
     # Naive datetimes are taken to be UTC; aware ones are converted to it.
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # a ValueError, so a pydantic validator reports it too
+        raise ValidationError(f"{value.isoformat()} is out of range once in UTC") from None
 
 
 class _Model(BaseModel):

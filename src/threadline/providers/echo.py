@@ -87,7 +87,7 @@ class EchoProvider(SdkProvider):
             if name in offered:
                 try:
                     arguments: Any = json.loads(raw) if raw.strip() else {}
-                except json.JSONDecodeError:
+                except (json.JSONDecodeError, RecursionError):  # not JSON, or too deep
                     arguments = {"input": raw}
                 if not isinstance(arguments, dict):
                     arguments = {"input": arguments}
