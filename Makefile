@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test generate lint typecheck pytest services bench clean
+.PHONY: demo test generate lint typecheck pytest services bench mutation clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,11 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet "openai-agents>=0.3"
 	$(BIN)/python benchmarks/store_bench.py
 	$(BIN)/python benchmarks/overhead_bench.py
+
+# Mutation testing of the core (scripts/mutation.py): by hand, not in CI; installs mutmut.
+# MODULES="_retry.py stores/_memory_async.py" limits the run to those modules.
+mutation: $(STAMP)
+	$(BIN)/python scripts/mutation.py $(foreach m,$(MODULES),--module $(m)) $(ARGS)
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

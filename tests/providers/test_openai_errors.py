@@ -56,7 +56,7 @@ async def test_repeated_5xx_ends_in_a_retryable_error_with_the_mirror_unchanged(
     conversation = s.native_id
     server.faults = [Fault(status=500)] * 4
 
-    with pytest.raises(tl.ProviderUnavailableError) as caught:
+    with pytest.raises(tl.ProviderUnavailableError, match="openai 500: boom") as caught:
         await s.send("second")
 
     error = caught.value
@@ -354,7 +354,7 @@ async def test_401_is_an_authentication_error_that_never_shows_the_key(
     message = "Incorrect API key provided: sk-proj-abc123***wxyz. You can find your key..."
     server.faults = [Fault(status=401, error={"message": message, "code": "invalid_api_key"})]
 
-    with pytest.raises(tl.AuthenticationError) as caught:
+    with pytest.raises(tl.AuthenticationError, match="Incorrect API key provided") as caught:
         await s.send("hi")
 
     error = caught.value
@@ -373,7 +373,7 @@ async def test_context_overflow_is_its_own_error(flavor: Flavor) -> None:
     error = {"message": "Your input exceeds the context window.", "code": "context_length_exceeded"}
     server.faults = [Fault(status=400, error=error)]
 
-    with pytest.raises(tl.ContextWindowExceededError) as caught:
+    with pytest.raises(tl.ContextWindowExceededError, match="exceeds the context window") as caught:
         await s.send("hi")
 
     assert caught.value.status_code == 400 and not caught.value.retryable
@@ -385,7 +385,9 @@ async def test_other_4xx_are_final_provider_errors(flavor: Flavor) -> None:
     s = await flavor.create()
     server.faults = [Fault(status=400, error={"message": "Invalid value for 'temperature'."})]
 
-    with pytest.raises(tl.ProviderError) as caught:
+    with pytest.raises(
+        tl.ProviderError, match="openai 400: Invalid value for 'temperature'"
+    ) as caught:
         await s.send("hi", temperature=9)
 
     assert type(caught.value) is tl.ProviderError
@@ -463,7 +465,7 @@ def test_a_client_of_the_wrong_kind_is_refused() -> None:
 
 
 def test_an_unknown_native_kind_is_refused() -> None:
-    with pytest.raises(tl.ValidationError):
+    with pytest.raises(tl.ValidationError, match="native must be 'conversations' or 'responses'"):
         OpenAIProvider(native="threads")  # type: ignore[arg-type]
 
 

@@ -52,7 +52,9 @@ async def test_a_stream_cut_midway_raises_and_leaves_the_mirror_unchanged(flavor
     before = [m.id for m in s.messages]
     server.faults = [Fault(cut_after_events=4)]
 
-    with pytest.raises(tl.ProviderUnavailableError) as caught:
+    with pytest.raises(
+        tl.ProviderUnavailableError, match="the connection failed or was cut"
+    ) as caught:
         await s.stream("second")
 
     assert caught.value.ambiguous and caught.value.retryable

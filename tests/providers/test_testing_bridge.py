@@ -78,7 +78,7 @@ async def test_route_errors_become_the_same_named_httpx2_errors(
     router = _router()
     router.get(URL).mock(side_effect=raised)
     async with httpx2.AsyncClient(transport=RespxTransport(router)) as client:
-        with pytest.raises(expected):
+        with pytest.raises(expected, match="Mock Error"):
             await client.get(URL)
 
 
@@ -98,7 +98,7 @@ async def test_openai_client_raises_the_sdks_own_errors(sync: bool) -> None:
         result = await client.responses.create(model="m", input="hi", **options)
         return [event async for event in result] if options else [result]
 
-    with pytest.raises(openai.APITimeoutError):
+    with pytest.raises(openai.APITimeoutError, match="Request timed out"):
         await create()
 
     def cut() -> Iterator[bytes]:
@@ -108,7 +108,7 @@ async def test_openai_client_raises_the_sdks_own_errors(sync: bool) -> None:
     router.post("/responses").mock(
         side_effect=None, return_value=httpx.Response(200, content=cut())
     )
-    with pytest.raises(openai.APIConnectionError):
+    with pytest.raises(openai.APIConnectionError, match="Connection error"):
         await create(stream=True)
 
 

@@ -136,7 +136,10 @@ def test_database_locked_by_another_writer_is_a_store_error(tmp_path: Path) -> N
     blocker = sqlite3.connect(path, isolation_level=None, timeout=0.05)
     blocker.execute("BEGIN IMMEDIATE")
     try:
-        with tl.SessionManager(store) as m, pytest.raises(tl.StoreError):
+        with (
+            tl.SessionManager(store) as m,
+            pytest.raises(tl.StoreError, match="database is locked"),
+        ):
             m.create()
     finally:
         blocker.execute("ROLLBACK")
@@ -206,10 +209,10 @@ def test_a_session_with_a_damaged_record_can_still_be_deleted(tmp_path: Path) ->
     db.execute("UPDATE sessions SET data = '{not json' WHERE id = ?", (bad.id,))
     db.close()
     with tl.SessionManager(url) as m:
-        with pytest.raises(tl.SessionNotFoundError):
+        with pytest.raises(tl.SessionNotFoundError, match="not found"):
             m.delete(bad.id, user="someone-else")  # ownership still holds
         m.delete(bad.id, user="u")
-        with pytest.raises(tl.SessionNotFoundError):
+        with pytest.raises(tl.SessionNotFoundError, match="not found"):
             m.get(bad.id)
         assert [i.id for i in m.list(user="u")] == [other.id]
     db = sqlite3.connect(tmp_path / "d.db", isolation_level=None)

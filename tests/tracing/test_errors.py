@@ -19,9 +19,9 @@ def test_refused_transition_marks_the_span(telemetry: TelemetryCapture) -> None:
     with tl.SessionManager("memory://", **telemetry.manager_options) as manager:
         s = manager.create()
         s.complete()
-        with pytest.raises(tl.InvalidTransitionError):
+        with pytest.raises(tl.InvalidTransitionError, match=r"cannot send .*: it is completed"):
             s.send("hello?")
-        with pytest.raises(tl.InvalidTransitionError):
+        with pytest.raises(tl.InvalidTransitionError, match=r"cannot pause .*: it is completed"):
             s.pause()
     for name in ("threadline.send", "threadline.pause"):
         span = telemetry.span(name)
@@ -39,7 +39,7 @@ def test_unknown_session_is_session_not_found(telemetry: TelemetryCapture) -> No
     """A get() that finds nothing records session_not_found, with the id it looked for."""
     with (
         tl.SessionManager("memory://", **telemetry.manager_options) as manager,
-        pytest.raises(tl.SessionNotFoundError),
+        pytest.raises(tl.SessionNotFoundError, match="ses_missing"),
     ):
         manager.get("ses_missing")
     span = telemetry.span("threadline.get")
@@ -62,7 +62,7 @@ async def test_429_that_exhausts_retries(
         **telemetry.manager_options,
     ) as manager:
         s = await manager.create()
-        with pytest.raises(tl.RateLimitError):
+        with pytest.raises(tl.RateLimitError, match="slow down"):
             await s.send("hello")
     assert echo.calls == 3
     assert len(no_sleep) == 2
@@ -124,7 +124,7 @@ async def test_stream_failure_marks_stream_and_chat(
         "memory://", providers=[echo], **telemetry.manager_options
     ) as manager:
         s = await manager.create()
-        with pytest.raises(tl.AuthenticationError):
+        with pytest.raises(tl.AuthenticationError, match="bad key"):
             async for _ in s.stream("hello"):
                 pass
     assert no_sleep == []  # not retryable

@@ -97,7 +97,7 @@ def test_failures_and_retries_are_logged(
         s = manager.create()
         s.send("hi")
         s.complete()
-        with pytest.raises(tl.InvalidTransitionError):
+        with pytest.raises(tl.InvalidTransitionError, match=r"cannot resume .*: it is completed"):
             s.resume()
     text = caplog.text
     assert f"threadline.retry session={s.id} attempt=1 error_type=rate_limited delay_s=" in text

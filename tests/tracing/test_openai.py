@@ -194,7 +194,7 @@ async def test_openai_429_exhausting_retries(
     and one conversation created, not three."""
     server.rate_limited = 3
     s = await manager.create(provider="openai", model=MODEL)
-    with pytest.raises(tl.RateLimitError):
+    with pytest.raises(tl.RateLimitError, match="openai 429"):
         await s.send("hello")
     assert server.responses_calls == 3
     assert len(telemetry.spans("create_conversation")) == 1

@@ -25,10 +25,10 @@ def test_stale_handle_across_two_managers_gets_concurrency_error(sqlite_url: str
         s1 = m1.create()
         s2 = m2.get(s1.id)
         s1.send("first writer")
-        with pytest.raises(tl.ConcurrencyError) as info:
+        with pytest.raises(tl.ConcurrencyError, match="changed since version 1") as info:
             s2.send("stale writer")
         assert info.value.session_id == s1.id
-        with pytest.raises(tl.ConcurrencyError):
+        with pytest.raises(tl.ConcurrencyError, match="changed since version 1"):
             s2.pause()
         assert [m.text for m in m1.get(s1.id).messages] == ["first writer", "echo: first writer"]
         s2.refresh()
@@ -49,7 +49,7 @@ def test_orphaned_turn_invalidates_shared_native_state(sqlite_url: str) -> None:
         s2 = m2.get(s1.id)
         s1.send("winner")
         # s2's handle is stale but its native state still points at the server copy.
-        with pytest.raises(tl.ConcurrencyError):
+        with pytest.raises(tl.ConcurrencyError, match="changed since version"):
             s2.send("loser")
         winner = m1.get(s1.id)
         assert winner.native_id is None  # next turn re-seeds from the mirror
@@ -100,13 +100,13 @@ def test_ownership_is_enforced(manager: tl.SessionManager) -> None:
     alice = manager.create(user="alice")
     alice.send("private")
     bob = manager.create(user="bob")
-    with pytest.raises(tl.SessionNotFoundError) as info:
+    with pytest.raises(tl.SessionNotFoundError, match="not found") as info:
         manager.get(alice.id, user="bob")
     assert str(info.value) == f"session {alice.id!r} not found"
-    with pytest.raises(tl.SessionNotFoundError) as missing:
+    with pytest.raises(tl.SessionNotFoundError, match="ses_doesnotexist") as missing:
         manager.get("ses_doesnotexist", user="bob")
     assert type(info.value) is type(missing.value)
-    with pytest.raises(tl.SessionNotFoundError):
+    with pytest.raises(tl.SessionNotFoundError, match="not found"):
         manager.delete(alice.id, user="bob")
     assert [i.id for i in manager.list(user="alice")] == [alice.id]
     assert [i.id for i in manager.list(user="bob")] == [bob.id]
@@ -123,9 +123,9 @@ def test_ttl_expiry_and_cleanup(manager: tl.SessionManager, move_clock: Any) -> 
     # Move the clock 10 minutes on.
     move_clock(timedelta(minutes=10))
     assert s.status is tl.SessionStatus.EXPIRED
-    with pytest.raises(tl.SessionExpiredError):
+    with pytest.raises(tl.SessionExpiredError, match="has expired"):
         manager.get(s.id, user="u")
-    with pytest.raises(tl.SessionExpiredError):
+    with pytest.raises(tl.SessionExpiredError, match="has expired"):
         s.send("too late")
     assert [i.id for i in manager.list(user="u")] == [keep.id]
     assert [i.id for i in manager.list(user="u", status="expired")] == [s.id]
@@ -177,7 +177,7 @@ def test_failed_turn_leaves_mirror_unchanged(store_url: str, no_sleep: list[floa
     with tl.SessionManager(store_url, providers=[echo]) as m:
         s = m.create()
         before = (list(s.messages), s.version, s.status, s.usage)
-        with pytest.raises(tl.RateLimitError) as info:
+        with pytest.raises(tl.RateLimitError, match="slow down") as info:
             s.send("doomed")
         assert info.value.retryable
         assert echo.calls == 4  # default max_attempts
@@ -211,14 +211,14 @@ def test_retry_after_is_honoured_and_non_retryable_is_not_retried(
         s = m.create()
         s.send("a")
         assert no_sleep == [1.5]
-        with pytest.raises(tl.AuthenticationError):
+        with pytest.raises(tl.AuthenticationError, match="bad key"):
             s.send("b")
         assert no_sleep == [1.5]
         assert len(s.messages) == 2
     too_long = tl.RateLimitError("later", provider="echo", retryable=True, retry_after=999)
     echo = EchoProvider(faults=[too_long])
     with tl.SessionManager("memory://", providers=[echo]) as m:
-        with pytest.raises(tl.RateLimitError):
+        with pytest.raises(tl.RateLimitError, match="later"):
             m.create().send("c")
         assert echo.calls == 1
 
@@ -231,7 +231,7 @@ def test_ambiguous_failure_drops_native_state(no_sleep: list[float]) -> None:
         s = m.create()
         s.send("one")
         assert s.native_id is not None
-        with pytest.raises(tl.ProviderUnavailableError):
+        with pytest.raises(tl.ProviderUnavailableError, match="timed out"):
             s.send("two")
         assert s.native_id is None
         assert [m.text for m in s.messages] == ["one", "echo: one"]
@@ -260,24 +260,24 @@ def test_stream_retries_before_first_event(no_sleep: list[float]) -> None:
 )
 def test_bad_ids_are_refused_before_the_store(tmp_path: Path, bad: str) -> None:
     with tl.SessionManager(f"sqlite:///{tmp_path / 'ids.db'}") as m:
-        with pytest.raises(tl.ValidationError):
+        with pytest.raises(tl.ValidationError, match=r"^session id "):
             m.get(bad)
-        with pytest.raises(tl.ValidationError):
+        with pytest.raises(tl.ValidationError, match=r"^session id "):
             m.create(session_id=bad)
-        with pytest.raises(tl.ValidationError):
+        with pytest.raises(tl.ValidationError, match=r"^user "):
             m.create(user=bad)
-        with pytest.raises(tl.ValidationError):
+        with pytest.raises(tl.ValidationError, match=r"^user "):
             m.list(user=bad)
-        with pytest.raises(tl.ValidationError):
+        with pytest.raises(tl.ValidationError, match=r"^session id "):
             m.delete(bad)
         s = m.create()
-        with pytest.raises(tl.ValidationError):
+        with pytest.raises(tl.ValidationError, match=r"^user "):
             s.fork(user=bad)
         data = s.export()
         s.delete()
-        with pytest.raises(tl.ValidationError):
+        with pytest.raises(tl.ValidationError, match=r"^session id "):
             m.import_session({**data, "session": {**data["session"], "id": bad}}, keep_id=True)
-        with pytest.raises(tl.ValidationError):
+        with pytest.raises(tl.ValidationError, match=r"^user "):
             m.import_session(data, user=bad)
         assert m.list() == []
     # Nothing but the database itself was created.
@@ -285,9 +285,9 @@ def test_bad_ids_are_refused_before_the_store(tmp_path: Path, bad: str) -> None:
 
 
 def test_metadata_must_be_json(manager: tl.SessionManager) -> None:
-    with pytest.raises(tl.ValidationError):
+    with pytest.raises(tl.ValidationError, match="metadata must be JSON: object is not"):
         manager.create(metadata={"when": object()})
-    with pytest.raises(tl.ValidationError):
+    with pytest.raises(tl.ValidationError, match="the limit is 65536"):
         manager.create(metadata={"big": "x" * 70_000})
 
 

@@ -62,7 +62,7 @@ def test_transition_sync(manager: tl.SessionManager, status: S, op: str) -> None
     version = s.version
     target = EXPECTED.get((status, op))
     if target is None:
-        with pytest.raises(tl.InvalidTransitionError) as info:
+        with pytest.raises(tl.InvalidTransitionError, match=f"cannot {op} ") as info:
             _call(s, op)
         assert (info.value.status, info.value.operation) == (status.value, op)
         assert s.status is status
@@ -83,7 +83,9 @@ async def test_transition_async(amanager: tl.AsyncSessionManager, status: S, op:
     target = EXPECTED.get((status, op))
     call = s.fail("why") if op == "fail" else getattr(s, op)()
     if target is None:
-        with pytest.raises(tl.InvalidTransitionError):
+        with pytest.raises(
+            tl.InvalidTransitionError, match=f"cannot {op} .*: it is {status.value}"
+        ):
             await call
         assert s.status is status
     else:
@@ -96,9 +98,9 @@ def test_send_and_stream_only_when_active(manager: tl.SessionManager, status: S)
     s = manager.create()
     for step in PATH[status]:
         _call(s, step)
-    with pytest.raises(tl.InvalidTransitionError):
+    with pytest.raises(tl.InvalidTransitionError, match=f"cannot send .*: it is {status.value}"):
         s.send("hi")
-    with pytest.raises(tl.InvalidTransitionError):
+    with pytest.raises(tl.InvalidTransitionError, match=f"cannot stream .*: it is {status.value}"):
         list(s.stream("hi"))
     assert s.messages == []
 
@@ -138,6 +140,8 @@ def test_restore_only_while_the_session_can_continue(manager: tl.SessionManager,
         s.restore(cp)
         assert s.messages == []
     else:
-        with pytest.raises(tl.InvalidTransitionError):
+        with pytest.raises(
+            tl.InvalidTransitionError, match=f"cannot restore .*: it is {status.value}"
+        ):
             s.restore(cp)
         assert len(s.messages) == 2

@@ -56,7 +56,7 @@ def test_every_method_sync(manager: tl.SessionManager) -> None:
     s.refresh()
     assert s.status is tl.SessionStatus.CANCELLED
     s.delete()
-    with pytest.raises(tl.SessionNotFoundError):
+    with pytest.raises(tl.SessionNotFoundError, match="not found"):
         manager.get(s.id)
     manager.delete(child.id)
     assert manager.cleanup_expired() == 0
@@ -116,10 +116,15 @@ def test_breaking_out_of_a_stream_releases_the_session() -> None:
 
 
 def test_bad_store_url_is_a_configuration_error(tmp_path: Path) -> None:
-    for url in ["postgresq://x", "nothing", "sqlite://", "sqlite:///x.db?bogus=1"]:
-        with pytest.raises(tl.ConfigurationError):
+    for url, complaint in [
+        ("postgresq://x", "unknown store scheme 'postgresq'"),
+        ("nothing", "needs a scheme"),
+        ("sqlite://", "names no file"),
+        ("sqlite:///x.db?bogus=1", r"unknown SQLite store option\(s\): bogus"),
+    ]:
+        with pytest.raises(tl.ConfigurationError, match=complaint):
             tl.SessionManager(url)
-    with pytest.raises(tl.ConfigurationError):
+    with pytest.raises(tl.ConfigurationError, match="synchronous must be one of"):
         tl.SessionManager(f"sqlite:///{tmp_path / 'a.db'}?synchronous=SOMETIMES")
 
 

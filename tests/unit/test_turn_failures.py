@@ -98,7 +98,7 @@ async def test_ambiguous_then_refused_retries_still_drop_server_state(
         s = await m.create()
         await s.send("one")
         handle = s.native_id
-        with pytest.raises(tl.ProviderUnavailableError) as info:
+        with pytest.raises(tl.ProviderUnavailableError, match="echo 503") as info:
             await s.send("two")
         assert not info.value.ambiguous
         assert s.native_id is None
@@ -112,7 +112,7 @@ async def test_refused_request_keeps_server_state(no_sleep: list[float]) -> None
         s = await m.create()
         await s.send("one")
         version, handle = s.version, s.native_id
-        with pytest.raises(tl.AuthenticationError):
+        with pytest.raises(tl.AuthenticationError, match=r"^echo: no$"):
             await s.send("two")
         assert (s.version, s.native_id) == (version, handle)
 
@@ -134,7 +134,7 @@ async def test_lost_race_after_ambiguous_failure_reports_the_provider_error(
         await s2.pause()
         await s2.resume()  # s1 is now stale, both point at the same server copy
         echo.faults = [_timeout()]
-        with pytest.raises(tl.ProviderUnavailableError):
+        with pytest.raises(tl.ProviderUnavailableError, match="timed out"):
             await s1.send("lost")
         assert (await m2.get(s1.id)).native_id is None
 
@@ -155,7 +155,7 @@ async def test_failed_store_commit_leaves_mirror_and_drops_server_state(tmp_path
             await real(*args, **kwargs)
 
         store.commit = failing_once  # type: ignore[method-assign]
-        with pytest.raises(tl.StoreError):
+        with pytest.raises(tl.StoreError, match="disk full"):
             await s.send("not saved")
         assert [x.text for x in (await m.get(s.id)).messages] == ["first", "echo: first"]
         assert s.native_id is None  # the second commit dropped it
@@ -192,7 +192,7 @@ def test_failed_commit_does_not_wedge_the_connection(tmp_path: Path) -> None:
 
 def test_fork_mode_is_validated(manager: tl.SessionManager) -> None:
     s = manager.create()
-    with pytest.raises(tl.ValidationError):
+    with pytest.raises(tl.ValidationError, match="not 'bogus'"):
         s.fork(mode="bogus")  # type: ignore[typeddict-item]
     assert s.fork(mode="local").mode == "local"
     assert [i.id for i in manager.list()][-1] == s.id
@@ -209,7 +209,7 @@ def test_corrupt_row_spares_listing_and_is_cleaned_up(tmp_path: Path) -> None:
     with tl.SessionManager(url) as m:
         assert [i.id for i in m.list()] == [good.id]
         assert m.cleanup_expired() == 1
-        with pytest.raises(tl.SessionNotFoundError):
+        with pytest.raises(tl.SessionNotFoundError, match="not found"):
             m.get(bad.id)
 
 
@@ -243,9 +243,9 @@ def test_dict_parts_and_tools(manager: tl.SessionManager) -> None:
     s = manager.create(tools=[{"name": "x"}])
     assert s.send({"type": "text", "text": "as a dict"}).text == "echo: as a dict"
     assert [p.type for p in s.messages[0].parts] == ["text"]
-    with pytest.raises(tl.ValidationError):
+    with pytest.raises(tl.ValidationError, match="not a message part"):
         s.send({"type": "nonsense"})
-    with pytest.raises(tl.ValidationError):
+    with pytest.raises(tl.ValidationError, match="not a tool definition"):
         s.send("x", tools=[{"description": "no name"}])
     # tools=[] offers none for this turn, even though the session has one.
     assert s.send("/tool x {}", tools=[]).text == "echo: /tool x {}"
@@ -257,7 +257,7 @@ def test_deleted_handle_refuses_writes_without_calling_the_provider() -> None:
     with tl.SessionManager("memory://", providers=[echo]) as m:
         s = m.create()
         s.delete()
-        with pytest.raises(tl.SessionNotFoundError):
+        with pytest.raises(tl.SessionNotFoundError, match="not found"):
             s.send("ghost")
         assert echo.calls == 0
         assert echo.conversations == {}

@@ -200,9 +200,9 @@ async def test_a_closed_async_manager_says_so() -> None:
     manager = tl.AsyncSessionManager("memory://")
     s = await manager.create()
     await manager.aclose()
-    with pytest.raises(tl.ManagerClosedError):
+    with pytest.raises(tl.ManagerClosedError, match="manager is closed"):
         await s.send("after")
-    with pytest.raises(tl.ManagerClosedError):
+    with pytest.raises(tl.ManagerClosedError, match="manager is closed"):
         await manager.get(s.id)
 
 
