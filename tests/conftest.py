@@ -13,9 +13,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 # The Postgres and Redis servers the store tests run on (tests/_servers.py).
 pytest_plugins = ["_servers"]
+
+# No per-example time limit in property tests: the machines that run the suite are
+# shared and noisy, and a deadline is a timing threshold that fails for that alone.
+settings.register_profile("threadline", deadline=None)
+settings.load_profile("threadline")
 
 _LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", ""}
 _attempts: list[str] = []

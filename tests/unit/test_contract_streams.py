@@ -217,3 +217,58 @@ async def test_dropping_the_server_copy_is_recorded_on_the_streams_span() -> Non
     assert "threadline.store.commit" in names
     assert names.index("threadline.store.commit") < names.index("threadline.native.invalidated")
     telemetry.shutdown()
+
+
+async def test_tool_calls_must_be_answered_exactly_before_anything_else() -> None:
+    """Each refusal names the calls; nothing reaches the provider or the mirror."""
+    echo = EchoProvider()
+    async with tl.AsyncSessionManager("memory://", providers=[echo]) as manager:
+        session = await manager.create(tools=[{"name": "x"}, {"name": "y"}])
+        with pytest.raises(tl.ValidationError) as caught:
+            await session.send(tl.ToolResult(call_id="call_a", output=1))
+        assert str(caught.value) == "no tool call is waiting for a result (got results for call_a)"
+        reply = await session.send("/tool x {}")
+        (call,) = reply.tool_calls
+        calls, version = echo.calls, session.version
+        with pytest.raises(tl.ValidationError) as caught:
+            await session.send("something else")
+        assert str(caught.value) == (
+            f"the last reply asked for tool calls {call.call_id}: send a tl.ToolResult for"
+            " each (is_error=True to decline one) before anything else"
+        )
+        with pytest.raises(tl.ValidationError) as caught:
+            await session.send(tl.ToolResult(call_id="call_other", output=1))
+        assert str(caught.value) == (
+            f"tool results must answer the pending calls {call.call_id} exactly;"
+            f" missing {call.call_id}"
+        )
+        both = [tl.ToolResult(call_id=call.call_id, output=1), tl.ToolResult(call_id="c2")]
+        with pytest.raises(tl.ValidationError) as caught:
+            await session.send(both)
+        assert str(caught.value) == (
+            f"tool results must answer the pending calls {call.call_id} exactly"
+        )
+        assert (echo.calls, session.version, len(session.messages)) == (calls, version, 2)
+        answer = await session.send(tl.ToolResult(call_id=call.call_id, output={"ok": True}))
+        assert answer.text == 'echo: x returned {"ok": true}'
+
+
+async def test_a_local_turn_on_a_loaded_history_reads_nothing_from_the_store() -> None:
+    async with tl.AsyncSessionManager("memory://") as manager:
+        session = await manager.create(mode="local")
+        reads: list[tuple[Any, ...]] = []
+        real = manager.store.read_messages
+
+        async def counted(*args: Any, **kwargs: Any) -> list[tl.Message]:
+            reads.append(args)
+            return await real(*args, **kwargs)
+
+        manager.store.read_messages = counted  # type: ignore[method-assign]
+        await session.send("one")
+        events = [e async for e in session.stream("two")]
+        assert events[-1].message.text == "echo: two"
+        assert reads == []
+        fresh = await manager.get(session.id)
+        await fresh.send("three")  # a new handle reads the history once, to send it
+        assert reads == [(session.id,)]
+        assert [m.text for m in fresh.messages][-2:] == ["three", "echo: three"]
