@@ -7,6 +7,9 @@ it, on both built-in stores.
 
 from __future__ import annotations
 
+import inspect
+import sys
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -15,6 +18,7 @@ from typing import Any
 import pytest
 
 import threadline as tl
+from threadline.providers import EchoProvider
 
 
 @pytest.fixture(params=["memory", "sqlite"])
@@ -203,3 +207,55 @@ def test_a_timestamp_that_leaves_the_calendar_in_utc_is_refused(
         with pytest.raises(tl.ValidationError, match="out of range"):
             manager.import_session(document)
     assert [i.id for i in manager.list()] == [session.id]
+
+
+def test_echo_survives_its_conversation_being_deleted_while_a_turn_runs_on_it() -> None:
+    """Found by the concurrency test (threads with their own handles on one session):
+    a thread that lost a commit race deleted the echo server's conversation while
+    another thread's turn was running on it, and that turn raised KeyError from the
+    simulated server. This test makes that interleaving happen every time: when the
+    turn reaches the line that reads the conversation's word count, another thread
+    deletes the conversation (and is given half a second to finish). A real server
+    finishes the turn or says the conversation is gone, and so does echo now."""
+    echo = EchoProvider()
+    with tl.SessionManager("memory://", providers=[echo]) as manager:
+        session = manager.create()
+        session.send("one")
+        native = session._record.native
+        assert native is not None and native.handle in echo.conversations
+        engine = manager.provider("echo").sync_engine()
+        lines, first = inspect.getsourcelines(EchoProvider._run)
+        target = first + next(
+            i for i, line in enumerate(lines) if "context_words = self._words_held" in line
+        )
+        deleters: list[threading.Thread] = []
+
+        def trace(frame: Any, event: str, arg: Any) -> Any:
+            if event == "call":
+                return trace if frame.f_code is EchoProvider._run.__code__ else None
+            if event == "line" and frame.f_lineno == target and not deleters:
+                deleter = threading.Thread(target=engine.delete_native, args=(native,))
+                deleters.append(deleter)
+                deleter.start()
+                deleter.join(0.5)
+            return trace
+
+        sys.settrace(trace)
+        try:
+            reply = session.send("two")
+        finally:
+            sys.settrace(None)
+            for deleter in deleters:
+                deleter.join()
+        assert deleters, "the turn never reached the line the deletion races with"
+        assert reply.text == "echo: two"
+        assert native.handle not in echo.conversations  # deleted once the turn was done
+        assert session.send("three").text == "echo: three"  # re-seeded
+        assert [m.text for m in manager.get(session.id).messages] == [
+            "one",
+            "echo: one",
+            "two",
+            "echo: two",
+            "three",
+            "echo: three",
+        ]

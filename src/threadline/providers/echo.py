@@ -17,6 +17,7 @@ raises ``err`` on the next model call, then answers the one after (``None`` = an
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -65,6 +66,9 @@ class EchoProvider(SdkProvider):
         """The simulated server-side state: handle -> messages it holds."""
         # Running word totals per conversation, so a turn costs the same at any length.
         self._words_held: dict[str, int] = {}
+        # Threads share one provider (one manager, several handles): a turn on a
+        # conversation and its deletion by another thread must not interleave.
+        self._server = threading.Lock()
         self.calls = 0
         """Model calls made (including failed ones)."""
 
@@ -115,25 +119,26 @@ class EchoProvider(SdkProvider):
         native: NativeState | None = None
         cached = 0
         if request.mode == "native":
-            current = request.native_for(self.name)
-            handle = current.handle if current is not None else None
-            if handle is None or handle not in self.conversations:
-                # No usable server-side state: seed a new conversation from the mirror.
-                if history:
-                    reason = "lost" if current else "stale"
-                    request.hooks.event(
-                        "threadline.native.reseed", reason=reason, items=len(history)
-                    )
-                handle = new_id("echo_conv")
-                self.conversations[handle] = list(history)
-                self._words_held[handle] = _words(history)
-            else:
-                cached = self._words_held[handle]
-            held = self.conversations[handle]
-            context_words = self._words_held[handle]
-            held.extend([request.input, reply])
-            self._words_held[handle] += _words([request.input, reply])
-            native = NativeState(provider=self.name, handle=handle, synced_count=len(held))
+            with self._server:
+                current = request.native_for(self.name)
+                handle = current.handle if current is not None else None
+                if handle is None or handle not in self.conversations:
+                    # No usable server-side state: seed a new conversation from the mirror.
+                    if history:
+                        reason = "lost" if current else "stale"
+                        request.hooks.event(
+                            "threadline.native.reseed", reason=reason, items=len(history)
+                        )
+                    handle = new_id("echo_conv")
+                    self.conversations[handle] = list(history)
+                    self._words_held[handle] = _words(history)
+                else:
+                    cached = self._words_held[handle]
+                held = self.conversations[handle]
+                context_words = self._words_held[handle]
+                held.extend([request.input, reply])
+                self._words_held[handle] += _words([request.input, reply])
+                native = NativeState(provider=self.name, handle=handle, synced_count=len(held))
         else:
             context_words = _words(history)
         prompt = context_words + _words([request.input]) + len((request.system or "").split())
@@ -164,5 +169,6 @@ class EchoProvider(SdkProvider):
 
     def _forget(self, native: NativeState) -> None:
         if native.handle is not None:
-            self.conversations.pop(native.handle, None)
-            self._words_held.pop(native.handle, None)
+            with self._server:
+                self.conversations.pop(native.handle, None)
+                self._words_held.pop(native.handle, None)
