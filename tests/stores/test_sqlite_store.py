@@ -38,6 +38,44 @@ def test_fresh_database_records_every_migration(tmp_path: Path) -> None:
     assert {"sessions_by_user_created", "sessions_by_user_updated", "sessions_by_expiry"} <= indexes
 
 
+def test_a_new_file_is_migrated_in_one_transaction(tmp_path: Path) -> None:
+    """One commit for the whole schema: one fsync on a new file at synchronous=FULL."""
+    path = tmp_path / "one.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    statements: list[str] = []
+    db.set_trace_callback(statements.append)
+    assert migrate(db, str(path)) == [name for _, name, _ in MIGRATIONS]
+    assert [s for s in statements if s in ("BEGIN IMMEDIATE", "COMMIT")] == [
+        "BEGIN IMMEDIATE",
+        "COMMIT",
+    ]
+    statements.clear()
+    assert migrate(db, str(path)) == []  # current: a read, no write transaction
+    assert statements == ["SELECT number FROM threadline_migrations"]
+
+
+def test_a_failing_migration_leaves_the_schema_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "fails.db"
+    db = sqlite3.connect(path, isolation_level=None)
+    migrate(db, str(path), up_to=1)
+
+    def broken(db: sqlite3.Connection) -> None:
+        db.execute("CREATE TABLE half_done (x)")
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(
+        "threadline.stores._sqlite_migrations.MIGRATIONS",
+        [*MIGRATIONS, (len(MIGRATIONS) + 1, "m999_broken", broken)],
+    )
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O error"):
+        migrate(db, str(path))
+    tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master")}
+    assert "half_done" not in tables and "sessions_by_user_updated" not in tables
+    assert [r[0] for r in db.execute("SELECT number FROM threadline_migrations")] == [1]
+
+
 def test_older_database_is_migrated_in_place(tmp_path: Path) -> None:
     """A database left at migration 1 (with data) gains migration 2 on open and
     keeps its sessions."""

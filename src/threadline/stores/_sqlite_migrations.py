@@ -74,16 +74,12 @@ def m003_list_across_users(db: sqlite3.Connection) -> None:
     db.execute("CREATE INDEX sessions_by_updated ON sessions (updated_us, id)")
 
 
-def applied(db: sqlite3.Connection) -> set[int]:
+def applied(db: sqlite3.Connection) -> set[int] | None:
+    """The migrations recorded, or None when the table itself does not exist yet."""
     try:
-        # The common case, an existing store: one read, no schema write to check.
         return {row[0] for row in db.execute("SELECT number FROM threadline_migrations")}
     except sqlite3.OperationalError:
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS threadline_migrations ("
-            " number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
-        )
-        return set()
+        return None
 
 
 def check_current(db: sqlite3.Connection, path: str) -> None:
@@ -102,34 +98,49 @@ def check_current(db: sqlite3.Connection, path: str) -> None:
 
 
 def migrate(db: sqlite3.Connection, path: str, *, up_to: int | None = None) -> list[str]:
-    """Apply the missing migrations (each in its own transaction); return their names."""
+    """Apply the missing migrations in one transaction; return their names.
+
+    One transaction, so a new file costs one commit (one fsync at ``synchronous=FULL``)
+    rather than one per migration, and a failing migration leaves the schema as it was.
+    """
+    # The common case, an existing and current store: one read, no write lock taken.
     done = applied(db)
+    if done is not None:
+        _refuse_newer(done, path)
+        if not _missing(done, up_to):
+            return []
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        # Read again under the write lock: another process may have migrated meanwhile.
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS threadline_migrations ("
+            " number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        done = applied(db) or set()
+        _refuse_newer(done, path)
+        ran = []
+        for number, name, fn in _missing(done, up_to):
+            fn(db)
+            db.execute(
+                "INSERT INTO threadline_migrations VALUES (?, ?, ?)",
+                (number, name, datetime.now(UTC).isoformat()),
+            )
+            ran.append(name)
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+    return ran
+
+
+def _missing(done: set[int], up_to: int | None) -> list[tuple[int, str, Migration]]:
+    return [m for m in MIGRATIONS if m[0] not in done and (up_to is None or m[0] <= up_to)]
+
+
+def _refuse_newer(done: set[int], path: str) -> None:
     known = {number for number, _, _ in MIGRATIONS}
     if unknown := sorted(done - known):
         raise StoreError(
             f"{path} has schema migration {unknown[-1]}, newer than this threadline knows "
             f"(latest {max(known)}); upgrade threadline to open it"
         )
-    ran = []
-    for number, name, fn in MIGRATIONS:
-        if number in done or (up_to is not None and number > up_to):
-            continue
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            # Another process may have applied it while we waited for the write lock.
-            if db.execute(
-                "SELECT 1 FROM threadline_migrations WHERE number = ?", (number,)
-            ).fetchone():
-                db.execute("COMMIT")
-                continue
-            fn(db)
-            db.execute(
-                "INSERT INTO threadline_migrations VALUES (?, ?, ?)",
-                (number, name, datetime.now(UTC).isoformat()),
-            )
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
-        ran.append(name)
-    return ran
