@@ -20,7 +20,7 @@ class NativeState(BaseModel):
     provider, the cache is stale and the next turn re-seeds it from the mirror.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     provider: str
     handle: str | None = None
@@ -31,7 +31,7 @@ class NativeState(BaseModel):
 class SessionRecord(BaseModel):
     """The stored session row. ``version`` increments on every write."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     id: str
     user: str | None = None

@@ -63,7 +63,7 @@ def _as_utc(value: datetime) -> datetime:
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class TextPart(_Model):
@@ -275,8 +275,10 @@ class SessionInfo(_Model):
     expires_at: datetime | None = None
 
 
-_messages_adapter: TypeAdapter[list[Message]] = TypeAdapter(list[Message])
-_parts_adapter: TypeAdapter[list[Part]] = TypeAdapter(list[Part])
+# Built on first use, like the models (defer_build): importing threadline builds no schema.
+_deferred = ConfigDict(defer_build=True)
+_messages_adapter: TypeAdapter[list[Message]] = TypeAdapter(list[Message], config=_deferred)
+_parts_adapter: TypeAdapter[list[Part]] = TypeAdapter(list[Part], config=_deferred)
 
 
 def messages_from_json(rows: Sequence[str | bytes]) -> list[Message]:

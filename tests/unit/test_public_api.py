@@ -101,6 +101,37 @@ def test_import_is_light() -> None:
     assert json.loads(out) == []
 
 
+def test_import_builds_no_schema_and_first_use_from_8_threads_works() -> None:
+    """Schemas are built on first use (``defer_build``), and a first use from 8 threads
+    at once (a server's first requests) builds them once, correctly, for all."""
+    code = (
+        "import json, threading, threadline as tl\n"
+        "from threadline._records import SessionRecord\n"
+        "built = [tl.Message.__pydantic_complete__, SessionRecord.__pydantic_complete__]\n"
+        "m = tl.SessionManager('memory://')\n"
+        "texts, errors = [], []\n"
+        "go = threading.Barrier(8)\n"
+        "def work(n):\n"
+        "    try:\n"
+        "        go.wait()\n"
+        "        s = m.create(metadata={'n': n})\n"
+        "        texts.append(s.send(f'hi {n}').text)\n"
+        "        texts.append(m.get(s.id).messages[0].text)\n"
+        "    except BaseException as exc:\n"
+        "        errors.append(repr(exc))\n"
+        "threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]\n"
+        "[t.start() for t in threads]; [t.join() for t in threads]\n"
+        "print(json.dumps([built, sorted(texts), errors]))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    built, texts, errors = json.loads(out)
+    assert built == [False, False]
+    assert errors == []
+    assert texts == sorted([f"echo: hi {n}" for n in range(8)] + [f"hi {n}" for n in range(8)])
+
+
 def test_a_blocking_conversation_loads_no_event_loop_or_telemetry() -> None:
     """A program using only the blocking API on echo never imports asyncio or
     OpenTelemetry: no loop exists, and with no tracer set up no span is built."""
