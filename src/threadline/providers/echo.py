@@ -116,6 +116,7 @@ class EchoProvider(SdkProvider):
             if fault is not None:
                 raise fault
         reply = self._reply(request, history)
+        input_words, reply_words = _words([request.input]), _words([reply])
         native: NativeState | None = None
         cached = 0
         if request.mode == "native":
@@ -137,14 +138,12 @@ class EchoProvider(SdkProvider):
                 held = self.conversations[handle]
                 context_words = self._words_held[handle]
                 held.extend([request.input, reply])
-                self._words_held[handle] += _words([request.input, reply])
+                self._words_held[handle] += input_words + reply_words
                 native = NativeState(provider=self.name, handle=handle, synced_count=len(held))
         else:
             context_words = _words(history)
-        prompt = context_words + _words([request.input]) + len((request.system or "").split())
-        usage = Usage(
-            input_tokens=prompt, output_tokens=_words([reply]), cached_input_tokens=cached
-        )
+        prompt = context_words + input_words + len((request.system or "").split())
+        usage = Usage(input_tokens=prompt, output_tokens=reply_words, cached_input_tokens=cached)
         reply = reply.model_copy(update={"usage": usage, "provider_id": new_id("echo_item")})
         return TurnResult(
             output=[reply],
