@@ -7,6 +7,7 @@ a provider that cannot do what is asked) with a message that says what to change
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -65,7 +66,8 @@ def check_text(
 
 
 def _check_json(value: object, what: str, depth: int, max_chars: int = MAX_TEXT_CHARS) -> None:
-    """JSON values only (str keys), no deeper than `MAX_JSON_DEPTH`, valid Unicode."""
+    """JSON values only (str keys, finite numbers), no deeper than `MAX_JSON_DEPTH`,
+    valid Unicode."""
     if depth > MAX_JSON_DEPTH:
         raise ValidationError(f"{what} is nested deeper than {MAX_JSON_DEPTH} levels")
     if isinstance(value, str):
@@ -79,6 +81,9 @@ def _check_json(value: object, what: str, depth: int, max_chars: int = MAX_TEXT_
     elif isinstance(value, list | tuple):
         for item in value:
             _check_json(item, what, depth + 1, max_chars)
+    elif isinstance(value, float) and not math.isfinite(value):
+        # JSON has no NaN or Infinity: stores would keep null, silently.
+        raise ValidationError(f"{what} must be JSON: {value!r} is not a JSON number")
     elif value is not None and not isinstance(value, bool | int | float):
         raise ValidationError(f"{what} must be JSON: {type(value).__name__} is not")
 
