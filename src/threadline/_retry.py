@@ -11,6 +11,7 @@ server's ``Retry-After`` honoured, a bounded number of attempts. Only errors mar
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -33,6 +34,14 @@ class RetryPolicy:
     max_backoff: float = 20.0
 
     def __post_init__(self) -> None:
+        if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):
+            raise TypeError(f"max_attempts must be an int, not {type(self.max_attempts).__name__}")
+        for name in ("initial_backoff", "max_backoff"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise TypeError(f"{name} must be a number of seconds, not {type(value).__name__}")
+            if not math.isfinite(value):
+                raise ValidationError(f"{name} must be a finite number of seconds, not {value}")
         if self.max_attempts < 1:
             raise ValidationError("max_attempts must be at least 1")
         if self.initial_backoff < 0 or self.max_backoff < self.initial_backoff:

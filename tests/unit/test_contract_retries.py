@@ -10,6 +10,7 @@ that may have reached the server.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import AsyncIterator
 from typing import Any
@@ -55,6 +56,28 @@ def test_a_policy_refuses_a_cap_below_the_first_wait_and_accepts_the_edges() -> 
     equal = tl.RetryPolicy(max_attempts=1, initial_backoff=1.5, max_backoff=1.5)
     assert (equal.max_attempts, equal.initial_backoff, equal.max_backoff) == (1, 1.5, 1.5)
     assert tl.RetryPolicy(initial_backoff=0, max_backoff=0).max_backoff == 0
+
+
+def test_a_policy_refuses_what_is_not_a_finite_number_of_seconds() -> None:
+    """NaN compares false with everything: it slipped past the range checks and made
+    every wait NaN. Bools and strings are refused by type."""
+    with pytest.raises(
+        tl.ValidationError, match=r"^initial_backoff must be a finite number of seconds, not nan$"
+    ):
+        tl.RetryPolicy(initial_backoff=math.nan)
+    with pytest.raises(
+        tl.ValidationError, match=r"^max_backoff must be a finite number of seconds, not inf$"
+    ):
+        tl.RetryPolicy(max_backoff=math.inf)
+    with pytest.raises(TypeError, match=r"^max_backoff must be a number of seconds, not str$"):
+        tl.RetryPolicy(max_backoff="20")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^initial_backoff must be a number of seconds, not bool$"):
+        tl.RetryPolicy(initial_backoff=True)
+    with pytest.raises(TypeError, match=r"^max_attempts must be an int, not float$"):
+        tl.RetryPolicy(max_attempts=2.0)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^max_attempts must be an int, not bool$"):
+        tl.RetryPolicy(max_attempts=True)
+    assert tl.RetryPolicy(initial_backoff=1, max_backoff=2).max_backoff == 2
 
 
 # -- backoff ----------------------------------------------------------------------------
