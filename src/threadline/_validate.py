@@ -158,6 +158,12 @@ def check_providers(providers: object) -> list[Provider]:
         )
     found = list(providers)
     for provider in found:
+        if isinstance(provider, type):
+            # A class has a provider's attributes, so the protocol check alone passes it.
+            raise TypeError(
+                f"providers must be provider objects, not the class {provider.__name__}: "
+                f"pass {provider.__name__}(...)"
+            )
         if not isinstance(provider, Provider):
             raise TypeError(
                 "providers must be provider objects such as tl.providers.OpenAIProvider("
