@@ -74,7 +74,7 @@ def test_a_failed_turn_leaves_both_sides_as_they_were() -> None:
     )
     manager = LangSwarmSessionManager(storage=InMemorySessionStorage(), providers=[echo])
     s = manager.create_session("alice", provider="echo", model="echo-1")
-    with pytest.raises(tl.AuthenticationError):
+    with pytest.raises(tl.AuthenticationError, match=r"^echo 401: bad key$"):
         manager.send_message(s.session_id, "lost")
     assert s.history.messages == [] and s.metadata.message_count == 0
     assert manager.send_message(s.session_id, "kept").content == "echo: kept"

@@ -82,8 +82,9 @@ async def test_no_key_or_content_in_spans(face: str, telemetry: TelemetryCapture
     s = await m.create(provider="anthropic")
     await s.send("my secret plan")
     fake.faults = [Fault(status=401, message="invalid x-api-key sk-ant-api03-SECRETKEY123")]
-    with pytest.raises(tl.AuthenticationError):
+    with pytest.raises(tl.AuthenticationError) as refused:
         await s.send("another secret plan")
+    assert refused.value.status_code == 401 and "SECRETKEY" not in str(refused.value)
     await m.close()
     recorded = _strings(telemetry)
     assert "SECRETKEY" not in recorded and "secret plan" not in recorded

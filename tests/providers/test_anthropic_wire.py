@@ -409,5 +409,7 @@ def test_a_stream_of_the_wrong_shape_raises_value_error() -> None:
             "delta": {"type": "input_json_delta", "partial_json": "{oops"},
         },
     )
-    with pytest.raises(json.JSONDecodeError):
+    with pytest.raises(
+        json.JSONDecodeError, match=r"^Expecting property name enclosed in double quotes"
+    ):
         builder.feed({"type": "content_block_stop", "index": 0})

@@ -65,8 +65,9 @@ async def test_delete_failures_raise_for_the_core_to_log(face: str) -> None:
     d = Driver(face)
     await d.send("one")
     d.fake.delete_status = 500
-    with pytest.raises(tl.ProviderUnavailableError):
+    with pytest.raises(tl.ProviderUnavailableError) as failed:
         await d.delete_native(d.native)  # type: ignore[arg-type]
+    assert failed.value.status_code == 500
     await d.close()
 
 

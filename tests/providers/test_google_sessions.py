@@ -87,8 +87,9 @@ async def test_no_key_or_content_in_spans(face: str, telemetry: TelemetryCapture
     s = await m.create(provider="google")
     await s.send("my secret plan")
     fake.faults = [Fault(status=400, message="API key not valid: AIzaSyD-SECRETKEY-123456")]
-    with pytest.raises(tl.ProviderError):
+    with pytest.raises(tl.ProviderError) as refused:
         await s.send("another secret plan")
+    assert refused.value.status_code == 400 and "SECRETKEY" not in str(refused.value)
     await m.close()
     recorded = _strings(telemetry)
     assert "SECRETKEY" not in recorded and "secret plan" not in recorded

@@ -166,14 +166,14 @@ def test_a_handle_whose_history_was_cut_back_or_deleted_cannot_copy_it(
     stale = manager.get(session.id)
     session.restore("a")
     for call in (stale.fork, stale.export, lambda: stale.messages):
-        with pytest.raises(tl.ConcurrencyError):
+        with pytest.raises(tl.ConcurrencyError, match=f"^session '{session.id}' changed since"):
             call()
     stale.refresh()
     assert [m.text for m in stale.fork().messages] == ["one", "echo: one"]
     gone = manager.get(session.id)
     session.delete()
     for call in (gone.fork, gone.export, lambda: gone.messages):
-        with pytest.raises(tl.SessionNotFoundError):
+        with pytest.raises(tl.SessionNotFoundError, match=f"^session '{session.id}' not found$"):
             call()
     assert len(manager.list()) == 1  # the good fork only
 

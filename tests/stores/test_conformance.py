@@ -128,7 +128,7 @@ async def test_another_users_session_is_not_found_and_not_listed(store: Any) -> 
         await store.get("ses_none", user="bob", now=NOW)
     # Existence is not leaked: the same error as for an id that does not exist.
     assert str(other.value).replace("ses_ann", "ID") == str(missing.value).replace("ses_none", "ID")
-    with pytest.raises(SessionNotFoundError):
+    with pytest.raises(SessionNotFoundError, match=r"^session 'ses_nobody' not found$"):
         await store.get("ses_nobody", user="ann", now=NOW)
     assert (await store.get("ses_ann", user="ann", now=NOW)).user == "ann"
     assert (await store.get("ses_ann", user=None, now=NOW)).user == "ann"
@@ -143,7 +143,7 @@ async def test_delete_is_scoped_by_user(store: Any) -> None:
     assert await store.get("ses_ann", user="ann", now=NOW)
     assert await store.delete("ses_ann", user="ann") is True
     assert await store.delete("ses_ann", user="ann") is False
-    with pytest.raises(SessionNotFoundError):
+    with pytest.raises(SessionNotFoundError, match=r"^session 'ses_ann' not found$"):
         await store.get("ses_ann", user=None, now=NOW)
     assert await store.read_messages("ses_ann") == []
     # The id is free again, with no messages left over from the deleted session.
@@ -162,7 +162,7 @@ async def test_expired_sessions_are_refused_listed_apart_and_swept_by_expiry(sto
     await store.create(rec("ses_later", user="ann", created=3, expires_at=at(5)))
     await store.create(rec("ses_never", user="ann", created=4))
     for expired_id in ("ses_z_past", "ses_a_now", "ses_b_now"):
-        with pytest.raises(SessionExpiredError):
+        with pytest.raises(SessionExpiredError, match=rf"^session '{expired_id}' has expired$"):
             await store.get(expired_id, user="ann", now=NOW)
     assert (await store.get("ses_later", user="ann", now=NOW)).expires_at == at(5)
     assert await ids(store, user="ann") == ["ses_never", "ses_later"]
@@ -181,7 +181,7 @@ async def test_expired_sessions_are_refused_listed_apart_and_swept_by_expiry(sto
     assert await store.delete_many([i for i, _ in swept]) == 3
     assert await store.expired(NOW) == []
     assert [i for i, _ in await store.expired(at(5))] == ["ses_later"]
-    with pytest.raises(SessionNotFoundError):
+    with pytest.raises(SessionNotFoundError, match=r"^session 'ses_a_now' not found$"):
         await store.get("ses_a_now", user=None, now=NOW)
 
 
@@ -207,13 +207,14 @@ async def test_a_stale_handle_gets_a_conflict_and_never_overwrites(store: Any) -
     assert conflict.value.expected_version == 1
     assert await store.get("ses_a", user=None, now=NOW) == winner
     assert texts(await store.read_messages("ses_a")) == ["m0", "m1"]
-    with pytest.raises(ConcurrencyError):  # a restore from a stale handle, too
+    # A restore from a stale handle, too.
+    with pytest.raises(ConcurrencyError, match=r"^session 'ses_a' changed since version 1"):
         await committed(store, base, [], keep=0)
     assert len(await store.read_messages("ses_a")) == 2
 
 
 async def test_committing_a_session_that_is_gone_is_not_found(store: Any) -> None:
-    with pytest.raises(SessionNotFoundError):
+    with pytest.raises(SessionNotFoundError, match=r"^session 'ses_gone' not found$"):
         await committed(store, rec("ses_gone"), history(1))
     assert await ids(store) == []
 

@@ -43,7 +43,7 @@ async def test_a_conversation_round_trip(store: Any) -> None:
         assert [i.id for i in listed] == [child.id, session.id]
         assert [i.message_count for i in listed] == [2, 4]
         assert await manager.list(user="bob") == []
-        with pytest.raises(tl.SessionNotFoundError):
+        with pytest.raises(tl.SessionNotFoundError, match=f"^session '{session.id}' not found$"):
             await manager.get(session.id, user="bob")
 
         await child.delete()
@@ -55,7 +55,9 @@ async def test_a_stale_session_object_gets_a_conflict(store: Any) -> None:
         first = await manager.create()
         second = await manager.get(first.id)
         await first.send("first writer")
-        with pytest.raises(tl.ConcurrencyError):
+        with pytest.raises(
+            tl.ConcurrencyError, match=f"^session '{first.id}' changed since version"
+        ):
             await second.send("second writer")
         await second.refresh()
         await second.send("after refresh")
@@ -74,11 +76,11 @@ async def test_expired_sessions_are_refused_then_cleaned_up(store: Any, move_clo
         await short.send("soon gone")
         kept = await manager.create()
         move_clock(timedelta(minutes=6))
-        with pytest.raises(tl.SessionExpiredError):
+        with pytest.raises(tl.SessionExpiredError, match=f"^session '{short.id}' has expired$"):
             await manager.get(short.id)
         assert [i.id for i in await manager.list(status="expired")] == [short.id]
         assert await manager.cleanup_expired() == 1
-        with pytest.raises(tl.SessionNotFoundError):
+        with pytest.raises(tl.SessionNotFoundError, match=f"^session '{short.id}' not found$"):
             await manager.get(short.id)
         assert [i.id for i in await manager.list()] == [kept.id]
 

@@ -292,7 +292,7 @@ async def test_redis_keeps_ttl_logically_and_prefixes_apart(redis_url: str) -> N
     other = AsyncRedisStore(redis_url.replace("key_prefix=", "key_prefix=other"))
     try:
         await store.create(rec("ses_a", user="ann", expires_at=NOW), [Message.user("x")])
-        with pytest.raises(SessionNotFoundError):
+        with pytest.raises(SessionNotFoundError, match=r"^session 'ses_a' not found$"):
             await other.get("ses_a", user=None, now=NOW)
         client = store._client
         prefix = store.prefix
