@@ -15,7 +15,6 @@ should use the Postgres store.
 
 from __future__ import annotations
 
-import logging
 import os
 import sqlite3
 import threading
@@ -24,8 +23,6 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-
-from pydantic import ValidationError as PydanticValidationError
 
 from .._records import SessionRecord
 from ..errors import (
@@ -36,11 +33,10 @@ from ..errors import (
     StoreError,
     ValidationError,
 )
-from ..messages import Message, messages_from_json
+from ..messages import Message
+from ._rows import expired_entries, messages_from_rows, record_from_json, records_skipping_corrupt
 from ._sqlite_migrations import check_current, migrate
 from .base import Page, SessionPage, SessionQuery, encode_cursor, list_statement, to_micros
-
-logger = logging.getLogger("threadline")
 
 _SYNC_LEVELS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
@@ -124,16 +120,6 @@ class SQLiteStore:
         return self._db
 
     @staticmethod
-    def _record(session_id: str, data: str) -> SessionRecord:
-        try:
-            return SessionRecord.model_validate_json(data)
-        except PydanticValidationError as exc:
-            raise StoreError(
-                f"session {session_id!r} has a corrupt record: {exc.errors()[0]['msg']}",
-                session_id=session_id,
-            ) from exc
-
-    @staticmethod
     def _row(record: SessionRecord) -> tuple[Any, ...]:
         return (
             record.user,
@@ -176,17 +162,6 @@ class SQLiteStore:
                     db.execute("ROLLBACK")
                 raise
 
-    def _parse(self, rows: list[tuple[str, str]]) -> list[SessionRecord]:
-        """Records of many rows; a corrupt one is skipped (and logged by id) so that
-        one damaged session cannot hide every other session from a listing."""
-        records = []
-        for session_id, data in rows:
-            try:
-                records.append(self._record(session_id, data))
-            except StoreError:
-                logger.warning("skipping corrupt session row %s in %s", session_id, self.path)
-        return records
-
     # -- protocol ------------------------------------------------------------------
 
     def create(self, record: SessionRecord, messages: Sequence[Message] = ()) -> None:
@@ -219,7 +194,7 @@ class SQLiteStore:
             raise SessionNotFoundError(session_id)
         if row[1]:
             raise SessionExpiredError(session_id)
-        return self._record(session_id, row[0])
+        return record_from_json(session_id, row[0])
 
     def commit(
         self,
@@ -268,18 +243,18 @@ class SQLiteStore:
                 "SELECT data FROM messages WHERE session_id = ? AND seq >= ? ORDER BY seq LIMIT ?",
                 (session_id, after, -1 if limit is None else limit),
             ).fetchall()
-        try:
-            return messages_from_json([r[0] for r in rows])
-        except (PydanticValidationError, ValueError) as exc:
-            raise StoreError(
-                f"session {session_id!r} has a corrupt message row", session_id=session_id
-            ) from exc
+        return messages_from_rows(session_id, [r[0] for r in rows])
 
     def list_sessions(self, query: SessionQuery) -> SessionPage:
         sql, params = list_statement(query, "sessions", "?")
         with self._guard(None) as db:
             rows = db.execute(sql, params).fetchall()
-        page = Page[SessionRecord](self._parse([(r[0], r[1]) for r in rows[: query.limit]]))
+        # A corrupt row is skipped (and logged by id): one damaged session must not hide
+        # every other session from a listing.
+        shown = rows[: query.limit]
+        page = Page[SessionRecord](
+            records_skipping_corrupt([(r[0], r[1]) for r in shown], self.path)
+        )
         if len(rows) > query.limit:
             last = rows[query.limit - 1]
             page.next_cursor = encode_cursor(last[2], last[0])
@@ -315,13 +290,7 @@ class SQLiteStore:
                 " ORDER BY expires_us, id LIMIT ?",
                 (to_micros(now), limit),
             ).fetchall()
-        expired: list[tuple[str, SessionRecord | None]] = []
-        for session_id, data in rows:
-            try:
-                expired.append((session_id, self._record(session_id, data)))
-            except StoreError:
-                expired.append((session_id, None))  # corrupt, but still to be removed
-        return expired
+        return expired_entries((r[0], r[1]) for r in rows)
 
     def close(self) -> None:
         with self._lock:
