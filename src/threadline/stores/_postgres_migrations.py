@@ -19,7 +19,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from ..errors import ConfigurationError, StoreError
+from ..errors import ConfigurationError
+from . import _numbered
+from ._numbered import numbered
 
 Migration = Callable[[str], list[str]]
 MIGRATIONS: list[tuple[int, str, Migration]] = []
@@ -41,11 +43,7 @@ def quote_schema(schema: str) -> str:
     return f'"{schema}"'
 
 
-def migration(fn: Migration) -> Migration:
-    number = int(fn.__name__[1:4])
-    assert number == len(MIGRATIONS) + 1, f"migrations must be numbered in order: {fn.__name__}"
-    MIGRATIONS.append((number, fn.__name__, fn))
-    return fn
+migration = numbered(MIGRATIONS)
 
 
 @migration
@@ -101,10 +99,4 @@ def bootstrap_sql(s: str) -> list[str]:
 
 def pending(done: set[int], where: str) -> list[tuple[int, str, Migration]]:
     """The migrations still to apply, or `StoreError` for a newer schema."""
-    known = {number for number, _, _ in MIGRATIONS}
-    if unknown := sorted(done - known):
-        raise StoreError(
-            f"{where} has schema migration {unknown[-1]}, newer than this threadline knows "
-            f"(latest {max(known)}); upgrade threadline to open it"
-        )
-    return [m for m in MIGRATIONS if m[0] not in done]
+    return _numbered.pending(MIGRATIONS, done, where)

@@ -13,16 +13,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from ..errors import StoreError
+from ._numbered import numbered, pending
 
 Migration = Callable[[sqlite3.Connection], None]
 MIGRATIONS: list[tuple[int, str, Migration]] = []
 
 
-def migration(fn: Migration) -> Migration:
-    number = int(fn.__name__[1:4])
-    assert number == len(MIGRATIONS) + 1, f"migrations must be numbered in order: {fn.__name__}"
-    MIGRATIONS.append((number, fn.__name__, fn))
-    return fn
+migration = numbered(MIGRATIONS)
 
 
 @migration
@@ -105,10 +102,8 @@ def migrate(db: sqlite3.Connection, path: str, *, up_to: int | None = None) -> l
     """
     # The common case, an existing and current store: one read, no write lock taken.
     done = applied(db)
-    if done is not None:
-        _refuse_newer(done, path)
-        if not _missing(done, up_to):
-            return []
+    if done is not None and not pending(MIGRATIONS, done, path, up_to=up_to):
+        return []
     db.execute("BEGIN IMMEDIATE")
     try:
         # Read again under the write lock: another process may have migrated meanwhile.
@@ -116,10 +111,8 @@ def migrate(db: sqlite3.Connection, path: str, *, up_to: int | None = None) -> l
             "CREATE TABLE IF NOT EXISTS threadline_migrations ("
             " number INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
         )
-        done = applied(db) or set()
-        _refuse_newer(done, path)
         ran = []
-        for number, name, fn in _missing(done, up_to):
+        for number, name, fn in pending(MIGRATIONS, applied(db) or set(), path, up_to=up_to):
             fn(db)
             db.execute(
                 "INSERT INTO threadline_migrations VALUES (?, ?, ?)",
@@ -131,16 +124,3 @@ def migrate(db: sqlite3.Connection, path: str, *, up_to: int | None = None) -> l
         raise
     db.execute("COMMIT")
     return ran
-
-
-def _missing(done: set[int], up_to: int | None) -> list[tuple[int, str, Migration]]:
-    return [m for m in MIGRATIONS if m[0] not in done and (up_to is None or m[0] <= up_to)]
-
-
-def _refuse_newer(done: set[int], path: str) -> None:
-    known = {number for number, _, _ in MIGRATIONS}
-    if unknown := sorted(done - known):
-        raise StoreError(
-            f"{path} has schema migration {unknown[-1]}, newer than this threadline knows "
-            f"(latest {max(known)}); upgrade threadline to open it"
-        )
