@@ -81,7 +81,6 @@ import os
 import platform
 import ssl
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -90,11 +89,11 @@ from importlib import metadata
 from typing import Any
 
 import httpx2
+from _common import USER_TEXT, source_state
 
 import threadline as tl
 
 TARGET = 1.2
-USER_TEXT = "What is the capital of France, and roughly how many people live there?"
 SYSTEM = "You are a concise assistant."
 # Ids that differ between sides and turns by construction: left out of the body check.
 CHAIN_IDS = frozenset({"previous_message_id", "previous_interaction_id"})
@@ -506,22 +505,6 @@ CASES: dict[str, Callable[[], Case]] = {
     "anthropic": anthropic_case,
     "google": google_case,
 }
-
-
-def source_state() -> str:
-    """The commit measured, and whether src/ differed from it."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    try:
-        git = ["git", "-C", os.path.dirname(here)]
-        head = subprocess.run(
-            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            [*git, "status", "--porcelain", "--", "src"], capture_output=True, text=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "?"
-    return head + (" + uncommitted changes in src/" if dirty else "")
 
 
 # -- measurement -----------------------------------------------------------------------

@@ -48,6 +48,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from _common import REPLY_TEXT, USER_TEXT, agents_items
+
 import threadline as tl
 from threadline._ids import new_id
 from threadline._records import SessionRecord
@@ -55,8 +57,6 @@ from threadline.errors import ConcurrencyError
 from threadline.messages import Message, messages_from_json, utcnow
 from threadline.stores.base import SessionQuery
 
-USER_TEXT = "What is the capital of France, and roughly how many people live there?"
-REPLY_TEXT = "echo: " + USER_TEXT
 TARGETS = {"turn:postgres": 1.5, "turn:redis": 2.0}
 LIST_TARGET_MS = 2.0
 clock = time.perf_counter
@@ -78,18 +78,6 @@ def with_option(url: str, option: str) -> str:
 
 def plain(url: str) -> str:
     return urlunsplit(urlsplit(url)._replace(query=""))
-
-
-def agents_items(n: int) -> list[dict[str, Any]]:
-    """A user item and an assistant output item, as a Runner stores them."""
-    assistant = {
-        "id": f"msg_{n:024d}",
-        "type": "message",
-        "role": "assistant",
-        "status": "completed",
-        "content": [{"type": "output_text", "text": REPLY_TEXT, "annotations": []}],
-    }
-    return [{"role": "user", "content": USER_TEXT}, assistant]
 
 
 def next_turn(record: SessionRecord) -> tuple[SessionRecord, list[Message]]:

@@ -59,6 +59,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from _common import REPLY_TEXT, USER_TEXT, agents_items, source_state
+
 import threadline as tl
 
 HERE = Path(__file__).resolve().parent
@@ -90,8 +92,6 @@ LEVELS = ("FULL", "NORMAL")
 FORBIDDEN_AT_IMPORT = ("openai", "anthropic", "google.genai", "tenacity", "typer", "rich")
 HISTORY = 1000  # messages in the load and resume sessions
 
-USER_TEXT = "What is the capital of France, and roughly how many people live there?"
-REPLY_TEXT = "echo: " + USER_TEXT
 
 # Targets: the sync API at synchronous=FULL (issue 7). Ratios are openai-agents / threadline.
 TARGETS = {"turn": 1.5, "load": 1.0, "resume": 4.0, "new": 3.0}
@@ -112,19 +112,6 @@ def peer_class(level: str) -> type[SQLiteSession]:
             conn.execute(f"PRAGMA synchronous = {level}")
 
     return PinnedSQLiteSession
-
-
-def agents_items(n: int) -> list[dict[str, Any]]:
-    """A user item and an assistant output item, as a Runner stores them."""
-    user = {"role": "user", "content": USER_TEXT}
-    assistant = {
-        "id": f"msg_{n:024d}",
-        "type": "message",
-        "role": "assistant",
-        "status": "completed",
-        "content": [{"type": "output_text", "text": REPLY_TEXT, "annotations": []}],
-    }
-    return [user, assistant]
 
 
 def agents_history(turns: int) -> list[dict[str, Any]]:
@@ -652,21 +639,6 @@ def machine(tmp: str) -> list[str]:
         f"packages  threadline {tl.__version__}, openai-agents {version('openai-agents')},"
         f" pydantic {version('pydantic')}",
     ]
-
-
-def source_state() -> str:
-    """The commit measured, and whether src/ differed from it."""
-    try:
-        git = ["git", "-C", str(HERE.parent)]
-        head = subprocess.run(
-            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            [*git, "status", "--porcelain", "--", "src"], capture_output=True, text=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "?"
-    return f"{head}" + (" + uncommitted changes in src/" if dirty else "")
 
 
 def load_average() -> str:
