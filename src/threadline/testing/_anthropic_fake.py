@@ -35,7 +35,6 @@ import hashlib
 import itertools
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +42,7 @@ import httpx
 import httpx2
 import respx
 
+from ._faults import WireFault, dropped
 from ._httpx2 import RespxTransport, sse_body
 
 __all__ = ["BASE_URL", "AnthropicFault", "Call", "FakeAnthropic", "anthropic_client"]
@@ -94,31 +94,14 @@ class Call:
 
 
 @dataclass
-class AnthropicFault:
-    """What the next ``POST /v1/messages`` does instead of answering normally."""
+class AnthropicFault(WireFault):
+    """What the next ``POST /v1/messages`` does instead of answering normally; an
+    ``error`` event is an ``overloaded_error``, and a stream ended early has no
+    ``message_stop``."""
 
-    status: int | None = None
     error_code: str | None = None
     """``error.details.error_code`` (``thread_not_found``…) of the ``status`` error."""
     details: Json = field(default_factory=dict)
-    message: str = "boom"
-    headers: dict[str, str] = field(default_factory=dict)
-    timeout: bool = False
-    """Time out before the server does anything."""
-    timeout_after_storing: bool = False
-    """Store the turn (a thread remembers it), then time out."""
-    connect_error: bool = False
-    """Refuse the connection: the request never reaches the server."""
-    reset_after_storing: bool = False
-    """Store the turn, then drop the connection before answering (reset by peer)."""
-    cut_after_events: int | None = None
-    """Stream this many events, then drop the connection."""
-    end_after_events: int | None = None
-    """Stream this many events, then end the body cleanly (no ``message_stop``)."""
-    error_event_after: int | None = None
-    """Stream this many events, then an ``error`` event (``overloaded_error``)."""
-    body: bytes | None = None
-    """Answer 200 with these bytes (a malformed reply)."""
     store_anyway: bool = False
     """With ``body``, or a stream cut, ended or failed by an ``error`` event: the
     server takes and stores the turn all the same (only the client's copy is lost)."""
@@ -265,7 +248,7 @@ class FakeAnthropic:
                 200, headers=sse, content=sse_body(events[: fault.end_after_events])
             )
         if fault.cut_after_events is not None:
-            cut = _cut(sse_body(events[: fault.cut_after_events]))
+            cut = dropped(sse_body(events[: fault.cut_after_events]))
             return httpx.Response(200, headers=sse, content=cut)
         store()
         return httpx.Response(200, headers=sse, content=sse_body(events))
@@ -425,9 +408,3 @@ def _events(message: Json) -> list[Json]:
     events.append({"type": "message_delta", "delta": delta, "usage": usage})
     events.append({"type": "message_stop"})
     return events
-
-
-def _cut(body: bytes) -> Iterator[bytes]:
-    """A body that stops mid-stream with a dropped connection."""
-    yield body
-    raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")

@@ -41,13 +41,14 @@ import base64
 import itertools
 import json
 import ssl
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
 import httpx
 import respx
 
+from ._faults import WireFault
 from ._google_fake_wire import (
     Json,
     content_chunks,
@@ -121,31 +122,12 @@ class Call:
 
 
 @dataclass
-class GeminiFault:
-    """What the next model request (create or generateContent) does instead."""
+class GeminiFault(WireFault):
+    """What the next model request (create or generateContent) does instead; a
+    ``status`` error has a Google error body."""
 
-    status: int | None = None
-    """Answer with this HTTP error (a Google error body)."""
     error_status: str | None = None
     """The body's ``error.status`` (``RESOURCE_EXHAUSTED``...); by HTTP status if None."""
-    message: str = "boom"
-    headers: dict[str, str] = field(default_factory=dict)
-    timeout: bool = False
-    """Time out before the server does anything."""
-    timeout_after_storing: bool = False
-    """Store the interaction, then time out (the client never hears)."""
-    connect_error: bool = False
-    """Refuse the connection: the request never reaches the server."""
-    reset_after_storing: bool = False
-    """Store the interaction, then drop the connection before answering (reset by peer)."""
-    cut_after_events: int | None = None
-    """Stream this many events, then drop the connection."""
-    end_after_events: int | None = None
-    """Stream this many events, then end the body cleanly."""
-    error_event_after: int | None = None
-    """Stream this many events, then an ``error`` event."""
-    body: bytes | None = None
-    """Answer 200 with these bytes (a malformed reply)."""
     content_type: str | None = None
     """With ``body``: its content type (else SSE for a stream, JSON otherwise)."""
     store_anyway: bool = False

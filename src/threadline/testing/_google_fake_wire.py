@@ -12,6 +12,8 @@ from typing import Any
 
 import httpx
 
+from ._faults import dropped
+
 __all__ = [
     "Json",
     "content_reply",
@@ -61,8 +63,7 @@ def sse(events: list[Json]) -> bytes:
 
 def cut(events: list[Json], after: int) -> Iterator[bytes]:
     """A body that stops after ``after`` events with a dropped connection."""
-    yield sse(events[:after])
-    raise httpx.RemoteProtocolError("peer closed connection without sending complete message body")
+    return dropped(sse(events[:after]))
 
 
 def normalize_input(value: Any) -> list[Json]:
