@@ -3,8 +3,8 @@
 A created session holds exactly what it was given (or the documented defaults), with one
 timestamp for its creation and last write; bad text is refused with a message naming
 the argument, before anything is written. An import gets a fresh ``ses_`` id (or keeps
-a valid one), restarts its clock, and holds the history it was given. ``get()`` reads
-the record only and keeps it packed until used. Each call has its ``threadline.<op>``
+a valid one), restarts its clock, and holds the history it was given (that ``get()``
+keeps the record packed until used is bounded in test_contract_session_core). Each call has its ``threadline.<op>``
 span with its ``threadline.store.*`` event; a failed ``get`` still names the session.
 """
 
