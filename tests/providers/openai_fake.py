@@ -25,9 +25,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import anyio.to_thread
 import httpx
 import respx
+from engine_driver import Api
 
 import threadline as tl
 from threadline.providers.openai import OpenAIProvider
@@ -486,7 +486,7 @@ class Flavor:
             else tl.AsyncSessionManager(store, **options)
         )
         self.managers.append(manager)
-        return _Handle(manager, self.sync)
+        return Api(manager, self.sync)
 
     async def create(self, **options: Any) -> Any:
         native = options.pop("native", "conversations")
@@ -505,38 +505,4 @@ class Flavor:
 
     async def close(self) -> None:
         for manager in self.managers:
-            if self.sync:
-                await anyio.to_thread.run_sync(manager.close)
-            else:
-                await manager.close()
-
-
-class _Handle:
-    """Awaitable calls on a sync or async object; attribute reads pass straight through."""
-
-    def __init__(self, target: Any, sync: bool) -> None:
-        self._target = target
-        self._sync = sync
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self._target, name)
-        if not callable(value):
-            return value
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            if self._sync:
-                result = await anyio.to_thread.run_sync(lambda: value(*args, **kwargs))
-            else:
-                result = value(*args, **kwargs)
-                if hasattr(result, "__aiter__"):
-                    return [event async for event in result]
-                result = await result
-            if hasattr(result, "__next__"):
-                return await anyio.to_thread.run_sync(lambda: list(result))
-            return _Handle(result, self._sync) if _is_api_object(result) else result
-
-        return call
-
-
-def _is_api_object(value: Any) -> bool:
-    return type(value).__name__.endswith(("ConversationSession", "SessionManager"))
+            await Api(manager, self.sync).close()

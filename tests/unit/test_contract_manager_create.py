@@ -4,8 +4,9 @@ A created session holds exactly what it was given (or the documented defaults), 
 timestamp for its creation and last write; bad text is refused with a message naming
 the argument, before anything is written. An import gets a fresh ``ses_`` id (or keeps
 a valid one), restarts its clock, and holds the history it was given (that ``get()``
-keeps the record packed until used is bounded in test_contract_session_core). Each call has its ``threadline.<op>``
-span with its ``threadline.store.*`` event; a failed ``get`` still names the session.
+keeps the record packed until used is bounded in test_contract_session_core). Each
+call has its ``threadline.<op>`` span with its ``threadline.store.*`` event; a failed
+``get`` still names the session.
 """
 
 from __future__ import annotations
