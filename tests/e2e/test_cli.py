@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,21 +19,6 @@ from typer.testing import CliRunner, Result
 
 import threadline as tl
 from threadline.cli import app
-
-
-@pytest.fixture
-def store_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A fresh SQLite store, also set as $THREADLINE_STORE (the CLI's default)."""
-    url = f"sqlite:///{tmp_path / 'sessions.db'}"
-    monkeypatch.setenv("THREADLINE_STORE", url)
-    return url
-
-
-@pytest.fixture
-def manager(store_url: str) -> Iterator[tl.SessionManager]:
-    """The same store seen from the library, to set up and check what the CLI did."""
-    with tl.SessionManager(store_url) as manager:
-        yield manager
 
 
 def run(*args: str, input: str | None = None) -> Result:

@@ -22,7 +22,6 @@ import struct
 import subprocess
 import sys
 import termios
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,20 +39,6 @@ from threadline.testing import EchoProvider
 CLI = [sys.executable, "-m", "threadline.cli"]
 TIME = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d")
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
-
-
-@pytest.fixture
-def store_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A fresh SQLite store, also set as $THREADLINE_STORE (the CLI's default)."""
-    url = f"sqlite:///{tmp_path / 'sessions.db'}"
-    monkeypatch.setenv("THREADLINE_STORE", url)
-    return url
-
-
-@pytest.fixture
-def manager(store_url: str) -> Iterator[tl.SessionManager]:
-    with tl.SessionManager(store_url) as manager:
-        yield manager
 
 
 @pytest.fixture
