@@ -148,10 +148,13 @@ def test_interrupting_a_stream_mid_step_releases_the_session() -> None:
 
     from threadline.testing import EchoEngine
 
+    inside = threading.Event()
+
     class _SlowEngine(EchoEngine):
         def stream(self, request):  # type: ignore[no-untyped-def]
             for item in super().stream(request):
                 if isinstance(item, tl.StreamEvent) and item.text == " two":
+                    inside.set()
                     time.sleep(30)  # interrupted below, never waited out
                 yield item
 
@@ -163,13 +166,18 @@ def test_interrupting_a_stream_mid_step_releases_the_session() -> None:
         events = s.stream("one two")
         assert next(events).text == "echo:"
         assert next(events).text == " one"
-        # A real SIGINT while the next step is in flight.
+        # A real SIGINT once the next step is in flight (the engine says when).
         main = threading.get_ident()
-        timer = threading.Timer(0.2, signal.pthread_kill, (main, signal.SIGINT))
-        timer.start()
+
+        def interrupt() -> None:
+            inside.wait(30)
+            signal.pthread_kill(main, signal.SIGINT)
+
+        killer = threading.Thread(target=interrupt)
+        killer.start()
         with pytest.raises(KeyboardInterrupt):
             next(events)
-        timer.join()
+        killer.join()
         events.close()
         assert s.messages == []
         assert s.send("again").text == "echo: again"
