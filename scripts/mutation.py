@@ -40,6 +40,8 @@ MODULES = (
     "_ids.py",
     "stores/_sqlite_async.py",
     "stores/_memory_async.py",
+    "stores/_rows.py",
+    "stores/_numbered.py",
     "_turn_async.py",
     "_transfer.py",
     "_retry.py",
